@@ -1,0 +1,84 @@
+"""Turn a validated bundle into an immutable deployment that new cases use at once."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+
+from .. import audit, clock
+from ..errors import DeploymentInvalid
+from ..models import ActiveProcess, Deployment, DeploymentFile, ProcessSpec, TimeLimit, db
+from ..serialization import specs_to_json
+from .bundle import Bundle
+from .lint import lint
+from .parse import ParsedBundle, parse_bundle
+from .problems import Problem
+
+
+def validate_bundle(bundle: Bundle) -> tuple[ParsedBundle, list[Problem]]:
+    """Every problem of a bundle (XML, XSD, references, lint, expressions, forms); changes nothing."""
+    parsed = parse_bundle(bundle)
+    problems = list(parsed.problems)
+    if not any(p.kind in ("xml", "xsd") for p in problems):
+        keys = set(db.session.scalars(select(TimeLimit.key)))
+        problems += lint(parsed, keys)
+    return parsed, problems
+
+
+def latest_deployment() -> Deployment | None:
+    return db.session.scalars(select(Deployment).order_by(Deployment.id.desc()).limit(1)).first()
+
+
+def deploy_bundle(bundle: Bundle, actor: str, comment: str = "", skip_if_unchanged: bool = False) -> Deployment:
+    """Validate, store and activate ``bundle`` in one transaction; refuse it whole on any problem."""
+    if skip_if_unchanged:
+        latest = latest_deployment()
+        if latest is not None and latest.bundle_hash == bundle.hash:
+            return latest
+    parsed, problems = validate_bundle(bundle)
+    if problems:
+        first = "; ".join(str(p) for p in problems[:3])
+        raise DeploymentInvalid(
+            f"部署未通过校验，共 {len(problems)} 个问题 (deployment rejected, {len(problems)} problems): {first}",
+            details=[p.to_dict() for p in problems],
+        )
+    now = clock.now()
+    deployment = Deployment(bundle_hash=bundle.hash, created_at=now, created_by=actor, comment=comment)
+    db.session.add(deployment)
+    for f in bundle.files:
+        db.session.add(DeploymentFile(
+            deployment=deployment, path=f.path, kind=f.kind, sha256=f.sha256, content=f.content.decode("utf-8")
+        ))
+    db.session.flush()
+    activated = []
+    for process_id, (spec, subprocess_specs) in sorted(parsed.specs.items()):
+        spec_json = specs_to_json(spec, subprocess_specs)
+        row = ProcessSpec(
+            deployment_id=deployment.id,
+            process_id=process_id,
+            name=parsed.process_names.get(process_id, process_id),
+            spec_json=spec_json,
+            spec_hash=hashlib.sha256(spec_json.encode()).hexdigest(),
+        )
+        db.session.add(row)
+        db.session.flush()
+        active = db.session.get(ActiveProcess, process_id)
+        if active is None:
+            db.session.add(ActiveProcess(process_id=process_id, process_spec_id=row.id, activated_at=now, activated_by=actor))
+        elif active.spec.spec_hash != row.spec_hash:
+            active.process_spec_id = row.id
+            active.activated_at = now
+            active.activated_by = actor
+            active.version += 1
+        else:
+            continue
+        activated.append(process_id)
+    audit.record(
+        action="deployment.created",
+        actor=actor,
+        data={"deployment": deployment.id, "bundle_hash": bundle.hash, "comment": comment, "activated": activated,
+              "files": {f.path: f.sha256 for f in bundle.files}},
+    )
+    db.session.commit()
+    return deployment

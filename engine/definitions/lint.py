@@ -1,0 +1,206 @@
+"""Deploy-time checks SpiffWorkflow does not make.
+
+SpiffWorkflow compiles no expression while parsing, so a typo or a sandbox escape would otherwise
+surface only when a case reaches it. Every condition, timer, script and DMN cell is run through the
+restricted evaluator's check here; user tasks must name a lane, a valid form and a known time limit;
+constructs SpiffWorkflow mishandles are refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import jsonschema
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.spiff.specs.defaults import UserTask
+
+from ..errors import UnsafeExpression
+from ..expressions import check_expression
+from ..roles import CREDENTIAL_KINDS, LANE_ROLES, TASK_PROPERTIES
+from .parse import ParsedBundle
+from .problems import Problem
+
+NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
+
+
+def lint(parsed: ParsedBundle, time_limit_keys: set[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    problems += _lint_xml_constructs(parsed)
+    problems += _lint_forms(parsed)
+    seen: set[int] = set()
+    for spec, subprocess_specs in parsed.specs.values():
+        for process in (spec, *subprocess_specs.values()):
+            if id(process) in seen:
+                continue
+            seen.add(id(process))
+            problems += _lint_process(parsed, process, time_limit_keys)
+    problems += _lint_dmn(parsed)
+    return sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.message))
+
+
+def _lint_process(parsed: ParsedBundle, process: BpmnProcessSpec, time_limit_keys: set[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    task_ids = {getattr(ts, "bpmn_id", None) for ts in process.task_specs.values()}
+    for ts in process.task_specs.values():
+        bpmn_id = getattr(ts, "bpmn_id", None) or ts.name
+        for source, mode in _expressions_of(ts):
+            try:
+                check_expression(source, mode)
+            except UnsafeExpression as exc:
+                problems.append(_at(parsed, bpmn_id, f"表达式不被允许 (expression rejected): {exc.message}", "expression"))
+        if isinstance(ts, UserTask):
+            problems += _lint_user_task(parsed, ts, bpmn_id, task_ids, time_limit_keys)
+    return problems
+
+
+def _lint_user_task(
+    parsed: ParsedBundle, ts: UserTask, bpmn_id: str, task_ids: set[Any], time_limit_keys: set[str]
+) -> list[Problem]:
+    problems = []
+    props: dict[str, str] = ts.extensions.get("properties", {}) or {}
+    if ts.lane not in LANE_ROLES:
+        problems.append(_at(parsed, bpmn_id, f"用户任务必须位于角色泳道内 (lane '{ts.lane}' is not one of {', '.join(LANE_ROLES)})"))
+    for name in sorted(set(props) - TASK_PROPERTIES):
+        problems.append(_at(parsed, bpmn_id, f"未知的扩展属性 '{name}' (unknown extension property; allowed: {', '.join(sorted(TASK_PROPERTIES))})"))
+    form = props.get("form")
+    if not form:
+        problems.append(_at(parsed, bpmn_id, "用户任务缺少 form 属性 (user task has no form)"))
+    elif form not in parsed.forms:
+        problems.append(_at(parsed, bpmn_id, f"表单 '{form}' 不存在 (form forms/{form}.json not found)"))
+    key = props.get("time_limit")
+    if not key:
+        problems.append(_at(parsed, bpmn_id, "用户任务缺少 time_limit 属性 (user task has no time_limit)"))
+    elif key not in time_limit_keys:
+        problems.append(_at(parsed, bpmn_id, f"时限 '{key}' 未在时限登记表中 (unknown time-limit key)"))
+    credential = props.get("requires_credential")
+    if credential and credential not in CREDENTIAL_KINDS:
+        problems.append(_at(parsed, bpmn_id, f"未知的资格类型 '{credential}' (unknown credential kind)"))
+    for other in filter(None, (s.strip() for s in props.get("separate_from", "").split(","))):
+        if other not in task_ids:
+            problems.append(_at(parsed, bpmn_id, f"separate_from 引用了不存在的任务 '{other}' (unknown task id)"))
+    return problems
+
+
+def _expressions_of(ts: Any) -> Iterator[tuple[str, str]]:
+    for cond, _name in getattr(ts, "cond_task_specs", []) or []:
+        if cond is not None:
+            yield cond.args[0], "eval"
+    script = getattr(ts, "script", None)
+    if script:
+        yield script, "exec"
+    for attr in ("prescript", "postscript"):
+        value = getattr(ts, attr, None)
+        if value:
+            yield value, "exec"
+    event = getattr(ts, "event_definition", None)
+    expression = getattr(event, "expression", None)
+    if isinstance(expression, str) and expression:
+        yield expression, "eval"
+    for event_def in getattr(event, "event_definitions", []) or []:
+        sub = getattr(event_def, "expression", None)
+        if isinstance(sub, str) and sub:
+            yield sub, "eval"
+    if isinstance(ts, LoopTask) or hasattr(ts, "cardinality"):
+        for attr in ("condition", "cardinality"):
+            value = getattr(ts, attr, None)
+            if isinstance(value, str) and value:
+                yield value, "eval"
+
+
+def _lint_dmn(parsed: ParsedBundle) -> list[Problem]:
+    problems: list[Problem] = []
+    if parsed.parser is None:
+        return problems
+    for decision_id, dmn_parser in parsed.parser.dmn_parsers.items():
+        try:
+            dmn_parser.parse()
+        except Exception as exc:  # noqa: BLE001 - every parse failure becomes a located problem
+            problems.append(_at(parsed, decision_id, f"决策表无法解析 (DMN parse error): {exc}", "reference"))
+            continue
+        for table in dmn_parser.decision.decisionTables:
+            for rule in table.rules:
+                for entry in rule.inputEntries:
+                    for cell in entry.lhs:
+                        if cell is None or not str(cell).strip() or str(cell).strip() == "-":
+                            continue
+                        problems += _check_cell(parsed, rule.id, entry.input.expression or "None", str(cell))
+                for out in rule.outputEntries:
+                    if out.text and out.text.strip():
+                        problems += _check_one(parsed, rule.id, out.text, "eval")
+            for item in table.inputs:
+                if item.expression:
+                    problems += _check_one(parsed, item.id, item.expression, "eval")
+    return problems
+
+
+def _check_cell(parsed: ParsedBundle, element: str, input_expr: str, cell: str) -> list[Problem]:
+    # Mirror SpiffWorkflow's DMNEngine.evaluate: '?' becomes the input value, a bare value is
+    # compared for equality, an operator-led cell ("> 5") is appended to the input expression.
+    replaced = re.sub(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)", "dmninputexpr", cell)
+    if "dmninputexpr" in replaced:
+        return _check_one(parsed, element, replaced, "eval")
+    try:
+        check_expression(cell, "eval")
+        return _check_one(parsed, element, f"({input_expr}) == ({cell})", "eval")
+    except UnsafeExpression:
+        return _check_one(parsed, element, f"{input_expr} {cell}", "eval")
+
+
+def _check_one(parsed: ParsedBundle, element: str, source: str, mode: str) -> list[Problem]:
+    try:
+        check_expression(source, mode)
+    except UnsafeExpression as exc:
+        return [_at(parsed, element, f"表达式不被允许 (expression rejected): {exc.message}", "expression")]
+    return []
+
+
+def _lint_forms(parsed: ParsedBundle) -> list[Problem]:
+    problems = []
+    for name, schema in parsed.forms.items():
+        try:
+            jsonschema.Draft202012Validator.check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            path = "/".join(str(p) for p in exc.path)
+            problems.append(Problem(f"forms/{name}.json", f"不是有效的 JSON Schema (invalid JSON Schema) at '{path}': {exc.message}", kind="form"))
+        if schema.get("type") != "object":
+            problems.append(Problem(f"forms/{name}.json", "表单的 type 必须为 object (form schema type must be object)", kind="form"))
+    return problems
+
+
+def _lint_xml_constructs(parsed: ParsedBundle) -> list[Problem]:
+    problems = []
+    for path, root in parsed.trees.items():
+        if not path.endswith(".bpmn"):
+            continue
+        # SpiffWorkflow does not cancel the enclosing scope for interrupting event subprocesses.
+        for start in root.xpath(".//bpmn:subProcess[@triggeredByEvent='true']/bpmn:startEvent", namespaces=NS):
+            if start.get("isInterrupting", "true") != "false":
+                problems.append(Problem(
+                    path,
+                    "不支持中断型事件子流程；请改用带边界事件的嵌入子流程 "
+                    "(interrupting event subprocesses are not supported: use a boundary event on an embedded subprocess)",
+                    line=start.sourceline, element=start.get("id"),
+                ))
+        for gateway in root.xpath(".//bpmn:eventBasedGateway", namespaces=NS):
+            targets = root.xpath(
+                ".//bpmn:sequenceFlow[@sourceRef=$gid]/@targetRef", namespaces=NS, gid=gateway.get("id")
+            )
+            timers = [
+                t for t in targets
+                if root.xpath(".//bpmn:intermediateCatchEvent[@id=$tid]/bpmn:timerEventDefinition", namespaces=NS, tid=t)
+            ]
+            if len(timers) > 1:
+                problems.append(Problem(
+                    path,
+                    "事件网关后不能有多个定时器 (an event-based gateway may be followed by at most one timer)",
+                    line=gateway.sourceline, element=gateway.get("id"),
+                ))
+    return problems
+
+
+def _at(parsed: ParsedBundle, element: str, message: str, kind: str = "lint") -> Problem:
+    path, line = parsed.locate(element)
+    return Problem(path, message, line=line, element=element, kind=kind)

@@ -1,0 +1,38 @@
+"""Parsed specs by deployment: deserialized once per process, then shared read-only."""
+
+from __future__ import annotations
+
+import threading
+
+from ..errors import NotFound
+from ..models import ActiveProcess, ProcessSpec, db
+from ..serialization import Specs, specs_from_json
+
+_cache: dict[int, Specs] = {}
+_lock = threading.Lock()
+
+
+def load_specs(process_spec_id: int) -> Specs:
+    """Specs of a stored process; deployments are immutable, so the cache never goes stale."""
+    specs = _cache.get(process_spec_id)
+    if specs is None:
+        row = db.session.get(ProcessSpec, process_spec_id)
+        if row is None:
+            raise NotFound(f"流程定义 {process_spec_id} 不存在 (process spec not found)")
+        specs = specs_from_json(row.spec_json)
+        with _lock:
+            _cache.setdefault(process_spec_id, specs)
+    return specs
+
+
+def active_spec(process_id: str) -> ProcessSpec:
+    active = db.session.get(ActiveProcess, process_id)
+    if active is None:
+        raise NotFound(f"流程 '{process_id}' 尚未部署 (process not deployed)")
+    return active.spec
+
+
+def clear_cache() -> None:
+    """Forget parsed specs (tests that reset the database reuse ids)."""
+    with _lock:
+        _cache.clear()

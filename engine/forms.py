@@ -1,0 +1,98 @@
+"""Task forms: the JSON Schema a task's data must satisfy, read from the case's own deployment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from typing import Any
+
+import jsonschema
+from sqlalchemy import select
+
+from .errors import InvalidInput, NotFound
+from .models import DeploymentFile, db
+
+_cache: dict[tuple[int, str], dict[str, Any]] = {}
+_lock = threading.Lock()
+_format_checker = jsonschema.FormatChecker()
+
+
+def form_schema(deployment_id: int, form: str) -> dict[str, Any]:
+    """Deployments are immutable, so a form read once per deployment stays valid."""
+    key = (deployment_id, form)
+    schema = _cache.get(key)
+    if schema is None:
+        content = db.session.scalars(
+            select(DeploymentFile.content).where(
+                DeploymentFile.deployment_id == deployment_id, DeploymentFile.path == f"forms/{form}.json"
+            )
+        ).first()
+        if content is None:
+            raise NotFound(f"表单 '{form}' 不存在 (form not found)")
+        schema = json.loads(content)
+        with _lock:
+            _cache[key] = schema
+    return schema
+
+
+def validate_form_data(schema: dict[str, Any], data: Any) -> dict[str, Any]:
+    """Check submitted data; every error names its field so the form can show it inline."""
+    if not isinstance(data, dict):
+        raise InvalidInput("表单数据必须是对象 (form data must be an object)")
+    validator = jsonschema.Draft202012Validator(schema, format_checker=_format_checker)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        details = [_describe(schema, e) for e in errors]
+        raise InvalidInput(
+            "表单填写有误：" + "；".join(f"{d['label']}：{d['message']}" for d in details[:5]),
+            details=details,
+        )
+    return data
+
+
+def _describe(schema: dict[str, Any], error: jsonschema.ValidationError) -> dict[str, Any]:
+    path = [str(p) for p in error.absolute_path]
+    field = path[0] if path else None
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = error.message.split("'")[1] if "'" in error.message else None
+        field = ".".join([*path, missing]) if missing else field
+        top = missing if not path else path[0]
+        label = schema.get("properties", {}).get(top, {}).get("title", top)
+        return {"field": field, "label": label, "message": "必填 (required)"}
+    label = schema.get("properties", {}).get(path[0], {}).get("title", path[0]) if path else "表单"
+    return {"field": ".".join(path) or None, "label": label, "message": _message(error)}
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    v = error.validator
+    if v == "minimum":
+        return f"不能小于 {error.validator_value} (must be ≥ {error.validator_value})"
+    if v == "maximum":
+        return f"不能大于 {error.validator_value} (must be ≤ {error.validator_value})"
+    if v == "maxLength":
+        return f"不能超过 {error.validator_value} 个字 (at most {error.validator_value} characters)"
+    if v == "minLength":
+        return f"至少 {error.validator_value} 个字 (at least {error.validator_value} characters)"
+    if v == "enum":
+        return "请从选项中选择 (choose one of the options)"
+    if v == "type":
+        return f"类型不正确，应为 {error.validator_value} (wrong type)"
+    if v == "format":
+        return f"格式不正确，应为 {error.validator_value} (wrong format)"
+    if v == "minItems":
+        return f"至少 {error.validator_value} 项 (at least {error.validator_value} items)"
+    if v == "multipleOf":
+        return "最多两位小数 (at most two decimals)"
+    return error.message
+
+
+def json_safe(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()

@@ -1,0 +1,15 @@
+"""SQLAlchemy models; importing this package registers every table on ``db.metadata``."""
+
+from .audit import AuditEvent, AuditHead
+from .case import Case, DocSequence, ProcessInstance, Task
+from .db import db
+from .deployment import ActiveProcess, Deployment, DeploymentFile, ProcessSpec
+from .notification import Notification
+from .org import ApiToken, Credential, OrgUnit, Role, User, user_role
+from .time_limit import CalendarDay, CalendarYear, TimeLimit
+
+__all__ = [
+    "ActiveProcess", "ApiToken", "AuditEvent", "AuditHead", "CalendarDay", "CalendarYear", "Case", "Credential",
+    "Deployment", "DeploymentFile", "DocSequence", "Notification", "OrgUnit", "ProcessInstance", "ProcessSpec", "Role",
+    "Task", "TimeLimit", "User", "db", "user_role",
+]

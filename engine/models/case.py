@@ -1,0 +1,106 @@
+"""Cases (案件), the process instances that run them, and the task inbox projection."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import UTCDateTime, db
+from .org import OrgUnit, User
+
+
+class Case(db.Model):
+    __tablename__ = "case"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_number: Mapped[str] = mapped_column(String(60), unique=True)
+    procedure: Mapped[str] = mapped_column(String(60), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    party_type: Mapped[str] = mapped_column(String(20))  # citizen | organization
+    party_name: Mapped[str] = mapped_column(String(200))
+    party_id_masked: Mapped[str] = mapped_column(String(40), default="")
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # open | suspended | closed | terminated
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    opened_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # Case clock (法 Art. 60): deadline and pauses (hearing, suspension) are recorded facts.
+    clock_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    paused_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    paused_days: Mapped[int] = mapped_column(Integer, default=0)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    unit: Mapped[OrgUnit] = relationship(lazy="joined")
+
+
+class ProcessInstance(db.Model):
+    __tablename__ = "process_instance"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(120))
+    process_spec_id: Mapped[int] = mapped_column(ForeignKey("process_spec.id"))
+    status: Mapped[str] = mapped_column(String(20), index=True)  # running | suspended | completed | terminated
+    state: Mapped[str] = mapped_column(Text)
+    state_format: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    next_timer_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ended_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    case: Mapped[Case] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Task(db.Model):
+    """The inbox projection: one row per manual task that became READY.
+
+    Inboxes and deadline sweeps query only this table; workflows are deserialized only to act.
+    """
+
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_unit_role_status", "unit_id", "role", "status"),
+        Index("ix_task_assignee_status", "assignee_id", "status"),
+        Index("ix_task_status_due", "status", "due_at"),
+        Index("ix_task_status_warn", "status", "warn_at"),
+        Index("ix_task_case_bpmn", "case_id", "bpmn_id"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    process_id: Mapped[str] = mapped_column(String(120))
+    bpmn_id: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(40))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    form: Mapped[str | None] = mapped_column(String(120))
+    requires_credential: Mapped[str | None] = mapped_column(String(40))
+    separate_from: Mapped[str | None] = mapped_column(String(400))
+    time_limit: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    warn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    deadline_state: Mapped[str] = mapped_column(String(10), default="normal")  # normal | near | overdue
+    status: Mapped[str] = mapped_column(String(12))  # open | completed | cancelled
+    completed_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    case: Mapped[Case] = relationship(lazy="joined")
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
+
+
+class DocSequence(db.Model):
+    """Gap-free numbering per agency × type × year; the row is locked while a number is taken."""
+
+    __tablename__ = "doc_sequence"
+    agency: Mapped[str] = mapped_column(String(40), primary_key=True)
+    doc_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_value: Mapped[int] = mapped_column(Integer, default=1)

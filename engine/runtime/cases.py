@@ -1,0 +1,189 @@
+"""Start a case; suspend, resume and terminate it."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from .. import audit, clock
+from ..access import get_case
+from ..definitions.specs import active_spec
+from ..errors import Forbidden, InvalidInput, InvalidState, NotFound
+from ..forms import validate_form_data
+from ..limits import Deadlines
+from ..models import Case, OrgUnit, ProcessInstance, User, db
+from ..sequences import next_number
+from .instance import Session, lock_instance, new_workflow, open_session, save
+from .transaction import command
+
+STARTER_ROLES = ("handler", "unit_head")
+
+START_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["party_type", "party_name"],
+    "properties": {
+        "party_type": {"title": "当事人类型", "type": "string", "enum": ["citizen", "organization"]},
+        "party_name": {"title": "当事人名称", "type": "string", "minLength": 1, "maxLength": 200},
+        "party_id_number": {"title": "证件号码", "type": "string", "maxLength": 40},
+    },
+}
+FACTS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "violation": {"title": "违法行为", "type": "string", "maxLength": 2000},
+        "penalty_kind": {
+            "title": "拟处罚种类", "type": "string",
+            "enum": ["warning", "fine", "confiscation", "licence_revocation", "suspension", "closure", "other", "none"],
+        },
+        "proposed_fine": {"title": "拟罚款金额（元）", "type": "number", "minimum": 0, "maximum": 1e10},
+    },
+}
+_FACT_KEY = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
+
+
+@command
+def start_case(actor: User, procedure: str, party: dict[str, Any], facts: dict[str, Any] | None = None,
+               unit_code: str | None = None) -> Case:
+    """File a case under ``procedure`` in the actor's unit and run it to its first waiting point."""
+    unit = _starting_unit(actor, unit_code)
+    validate_form_data(START_SCHEMA, party)
+    facts = dict(facts or {})
+    validate_form_data(FACTS_SCHEMA, facts)
+    for key, value in facts.items():
+        if not _FACT_KEY.match(key) or not isinstance(value, str | int | float | bool | type(None)):
+            raise InvalidInput(f"无效的事实字段 '{key}' (facts are flat snake_case keys with scalar values)")
+    spec_row = active_spec(procedure)
+    now = clock.now()
+    year = now.astimezone(clock.SHANGHAI).year
+    agency = unit.agency_short_name or unit.code
+    number = next_number(agency, "case", year)
+    case = Case(
+        case_number=f"{agency}案〔{year}〕{number}号",
+        procedure=procedure,
+        unit_id=unit.id,
+        party_type=party["party_type"],
+        party_name=party["party_name"].strip(),
+        party_id_masked=mask_id_number(party.get("party_id_number", "")),
+        facts=facts,
+        status="open",
+        opened_at=now,
+        opened_by=actor.id,
+    )
+    db.session.add(case)
+    db.session.flush()
+    deadlines = Deadlines()
+    workflow = new_workflow(spec_row.id, deadlines)
+    start_task = workflow.get_tasks(state=TaskState.READY)[0]
+    start_task.data.update({
+        "case_number": case.case_number,
+        "party_type": case.party_type,
+        "party_name": case.party_name,
+        "unit_code": unit.code,
+        "opened_on": now.astimezone(clock.SHANGHAI).date().isoformat(),
+        **facts,
+    })
+    instance = ProcessInstance(
+        case_id=case.id, process_id=procedure, process_spec_id=spec_row.id, status="running",
+        state="{}", state_format=0, started_at=now, started_by=actor.id,
+    )
+    db.session.add(instance)
+    db.session.flush()
+    audit.record("case.started", actor.username,
+                 {"procedure": procedure, "deployment": spec_row.deployment_id, "case_number": case.case_number,
+                  "party_type": case.party_type, "facts": facts},
+                 case_id=case.id, instance_id=instance.id)
+    session = Session(instance, workflow, deadlines, actor.username)
+    workflow.do_engine_steps()
+    save(session)
+    return case
+
+
+@command
+def suspend_case(actor: User, case_id: int, reason: str) -> Case:
+    """中止: stop the case and pause its clock (the pause is not counted, 法 Art. 60)."""
+    case, instance = _case_for_change(actor, case_id, reason)
+    if instance.status != "running":
+        raise InvalidState("案件当前不能中止 (only a running case can be suspended)")
+    now = clock.now()
+    instance.status = "suspended"
+    case.status = "suspended"
+    case.paused_since = now
+    audit.record("case.suspended", actor.username, {"reason": reason}, case_id=case.id, instance_id=instance.id)
+    return case
+
+
+@command
+def resume_case(actor: User, case_id: int, reason: str) -> Case:
+    case, instance = _case_for_change(actor, case_id, reason)
+    if instance.status != "suspended":
+        raise InvalidState("案件未处于中止状态 (the case is not suspended)")
+    now = clock.now()
+    paused_days = 0
+    if case.paused_since is not None:
+        paused_days = (now.astimezone(clock.SHANGHAI).date() - case.paused_since.astimezone(clock.SHANGHAI).date()).days
+        case.paused_days += paused_days
+        if case.clock_deadline is not None:
+            case.clock_deadline += timedelta(days=paused_days)
+    case.paused_since = None
+    instance.status = "running"
+    case.status = "open"
+    audit.record("case.resumed", actor.username, {"reason": reason, "paused_days": paused_days},
+                 case_id=case.id, instance_id=instance.id)
+    return case
+
+
+@command
+def terminate_case(actor: User, case_id: int, reason: str) -> Case:
+    """终止: cancel the workflow and withdraw its open tasks."""
+    case, instance = _case_for_change(actor, case_id, reason)
+    if instance.status not in ("running", "suspended"):
+        raise InvalidState("案件已结束 (the case has already ended)")
+    session = open_session(instance, actor.username)
+    session.workflow.cancel()
+    now = clock.now()
+    save(session)
+    instance.status = "terminated"
+    instance.ended_at = now
+    instance.ended_by = actor.id
+    instance.next_timer_at = None
+    case.status = "terminated"
+    case.closed_at = now
+    audit.record("case.terminated", actor.username, {"reason": reason}, case_id=case.id, instance_id=instance.id)
+    return case
+
+
+def mask_id_number(value: str) -> str:
+    """Keep the first 4 and last 4 characters of an ID number (DOMAIN.md §6 masking)."""
+    value = (value or "").strip()
+    if len(value) <= 8:
+        return "*" * len(value)
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def _starting_unit(actor: User, unit_code: str | None) -> OrgUnit:
+    if not actor.has_role(*STARTER_ROLES):
+        raise Forbidden("只有承办人或承办机构负责人可以立案 (only handlers and unit heads start cases)")
+    if unit_code is None or unit_code == actor.unit.code:
+        return actor.unit
+    unit = db.session.scalars(select(OrgUnit).where(OrgUnit.code == unit_code)).first()
+    if unit is None or unit.id != actor.unit_id:
+        raise NotFound("单位不存在或无权在该单位立案 (unit not found)")
+    return unit
+
+
+def _case_for_change(actor: User, case_id: int, reason: str) -> tuple[Case, ProcessInstance]:
+    if not actor.has_role("unit_head", "agency_head"):
+        raise Forbidden("需要承办机构负责人或行政机关负责人 (unit head or agency head required)")
+    if not reason or not reason.strip():
+        raise InvalidInput("请填写理由 (a reason is required)")
+    case = get_case(actor, case_id)
+    instance_id = db.session.scalars(
+        select(ProcessInstance.id).where(ProcessInstance.case_id == case.id).order_by(ProcessInstance.id.desc())
+    ).first()
+    if instance_id is None:
+        raise NotFound("流程实例不存在 (process instance not found)")
+    return case, lock_instance(instance_id)

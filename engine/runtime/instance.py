@@ -1,0 +1,197 @@
+"""Load a process instance under lock, act on its workflow, and write it back with its projection.
+
+Every command follows ARCHITECTURE.md's rule: lock or version-check the instance, deserialize, act,
+``do_engine_steps``, serialize, update the task projection and ``next_timer_at``, append audit
+events, commit — all in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.task import Task as SpiffTask
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from .. import audit, clock
+from ..definitions.specs import load_specs
+from ..errors import Conflict, NotFound
+from ..expressions import make_script_engine
+from ..limits import Deadlines
+from ..models import Case, ProcessInstance, Task, db
+from ..serialization import STATE_FORMAT, dump_state, load_state
+
+clock.install_spiff_clock()
+
+
+@dataclass
+class Session:
+    """One command's view of one instance: its row, its workflow and its deadline arithmetic."""
+
+    instance: ProcessInstance
+    workflow: BpmnWorkflow
+    deadlines: Deadlines
+    actor: str
+    created_tasks: list[Task] = field(default_factory=list)
+
+
+def new_workflow(process_spec_id: int, deadlines: Deadlines) -> BpmnWorkflow:
+    spec, subprocess_specs = load_specs(process_spec_id)
+    workflow = BpmnWorkflow(spec, subprocess_specs)
+    workflow.script_engine = script_engine(deadlines)
+    return workflow
+
+
+def script_engine(deadlines: Deadlines) -> Any:
+    """The restricted engine with zhifa's helpers; set again after every deserialize."""
+    return make_script_engine({"deadline": deadlines.deadline_iso})
+
+
+def lock_instance(instance_id: int) -> ProcessInstance:
+    """Row-lock the instance (PostgreSQL FOR UPDATE; SQLite holds the database write lock)."""
+    instance = db.session.scalars(
+        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update().execution_options(
+            populate_existing=True
+        )
+    ).first()
+    if instance is None:
+        raise NotFound("流程实例不存在 (process instance not found)")
+    return instance
+
+
+def open_session(instance: ProcessInstance, actor: str, version: int | None = None) -> Session:
+    if version is not None and version != instance.version:
+        raise Conflict(
+            "该任务已被他人处理，请刷新后查看最新状态 (already handled: the case changed since you opened it)",
+            details={"expected_version": version, "current_version": instance.version},
+        )
+    deadlines = Deadlines()
+    workflow = load_state(instance.state, load_specs(instance.process_spec_id))
+    workflow.script_engine = script_engine(deadlines)
+    return Session(instance, workflow, deadlines, actor)
+
+
+def find_task(workflow: BpmnWorkflow, task_id: str) -> SpiffTask | None:
+    try:
+        return workflow.get_task_from_id(UUID(task_id))
+    except (ValueError, KeyError):
+        return None
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
+    """READY manual tasks of the workflow and of every running call activity / subprocess."""
+    tasks = list(workflow.get_tasks(state=TaskState.READY, manual=True))
+    for sub in workflow.subprocesses.values():
+        tasks.extend(sub.get_tasks(state=TaskState.READY, manual=True))
+    return tasks
+
+
+def next_timer(workflow: BpmnWorkflow) -> dt.datetime | None:
+    """Earliest pending timer, from the due values SpiffWorkflow stored when the timer started."""
+    due: list[dt.datetime] = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        due += _timer_values(task)
+    for sub in workflow.subprocesses.values():
+        for task in sub.get_tasks(state=TaskState.WAITING):
+            due += _timer_values(task)
+    return min(due) if due else None
+
+
+def _timer_values(task: SpiffTask) -> list[dt.datetime]:
+    event_def = getattr(task.task_spec, "event_definition", None)
+    if event_def is None:
+        return []
+    value = task.internal_data.get("event_value")
+    defs = [event_def, *getattr(event_def, "event_definitions", [])]
+    if not any(isinstance(d, TimerEventDefinition) for d in defs) or value is None:
+        return []
+    values = value if isinstance(value, list) else [value]
+    out = []
+    for v in values:
+        try:
+            out.append(TimerEventDefinition.get_datetime(v) if isinstance(v, str) else v)
+        except (TypeError, ValueError):
+            continue
+    return [v.astimezone(dt.UTC) for v in out if isinstance(v, dt.datetime)]
+
+
+def save(session: Session) -> None:
+    """Serialize, sync the inbox projection and timers; the caller commits."""
+    instance, workflow = session.instance, session.workflow
+    now = clock.now()
+    sync_tasks(session, now)
+    instance.state = dump_state(workflow)
+    instance.state_format = STATE_FORMAT
+    instance.next_timer_at = next_timer(workflow)
+    if workflow.is_completed() and instance.status == "running":
+        instance.status = "completed"
+        instance.ended_at = now
+        instance.next_timer_at = None
+        case = instance.case
+        if case.status == "open":
+            case.status = "closed"
+            case.closed_at = now
+        audit.record("case.closed", session.actor, {"process": instance.process_id}, case_id=case.id,
+                     instance_id=instance.id)
+
+
+def sync_tasks(session: Session, now: dt.datetime) -> None:
+    instance, case = session.instance, session.instance.case
+    open_rows = {
+        t.id: t for t in db.session.scalars(
+            select(Task).where(Task.instance_id == instance.id, Task.status == "open")
+        )
+    }
+    ready = {str(t.id): t for t in ready_user_tasks(session.workflow)}
+    for task_id, row in open_rows.items():
+        if task_id not in ready:
+            # Withdrawn by the process itself (a boundary timer fired, the case was cancelled).
+            row.status = "cancelled"
+            row.completed_at = now
+            audit.record("task.cancelled", session.actor, {"task": row.name, "bpmn_id": row.bpmn_id},
+                         case_id=case.id, instance_id=instance.id, task_id=row.id)
+    for task_id, task in ready.items():
+        if task_id in open_rows:
+            continue
+        if db.session.get(Task, task_id) is not None:
+            continue  # already completed under this id (never reopened)
+        row = _projection_row(session, task, case, now)
+        db.session.add(row)
+        session.created_tasks.append(row)
+        audit.record("task.created", session.actor,
+                     {"task": row.name, "bpmn_id": row.bpmn_id, "role": row.role,
+                      "due_at": row.due_at.isoformat() if row.due_at else None},
+                     case_id=case.id, instance_id=instance.id, task_id=row.id)
+
+
+def _projection_row(session: Session, task: SpiffTask, case: Case, now: dt.datetime) -> Task:
+    spec = task.task_spec
+    props: dict[str, str] = (getattr(spec, "extensions", {}) or {}).get("properties", {}) or {}
+    key = props.get("time_limit")
+    due_at = warn_at = None
+    if key:
+        due_at, warn_at = session.deadlines.task_due(key, now)
+    return Task(
+        id=str(task.id),
+        instance_id=session.instance.id,
+        case_id=case.id,
+        process_id=task.workflow.spec.name,
+        bpmn_id=getattr(spec, "bpmn_id", None) or spec.name,
+        name=getattr(spec, "bpmn_name", None) or spec.name,
+        role=spec.lane or "",
+        unit_id=case.unit_id,
+        form=props.get("form"),
+        requires_credential=props.get("requires_credential"),
+        separate_from=props.get("separate_from"),
+        time_limit=key,
+        created_at=now,
+        due_at=due_at,
+        warn_at=warn_at,
+        deadline_state="normal",
+        status="open",
+    )

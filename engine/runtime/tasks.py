@@ -1,0 +1,127 @@
+"""Claim, unclaim, reassign and complete user tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select, update
+
+from .. import audit, clock
+from ..access import get_task, why_not_eligible
+from ..errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
+from ..forms import form_schema, validate_form_data
+from ..models import Notification, ProcessInstance, ProcessSpec, Task, User, db
+from .instance import find_task, lock_instance, open_session, save
+from .transaction import command
+
+ALREADY_HANDLED = "该任务已被他人处理 (already handled: someone else completed this task)"
+
+
+@command
+def claim_task(actor: User, task_id: str) -> Task:
+    task = _open_task(actor, task_id)
+    if task.assignee_id == actor.id:
+        return task
+    reason = why_not_eligible(actor, task)
+    if reason:
+        raise Forbidden(f"不能认领该任务：{reason}", details={"reason": reason})
+    # Compare-and-set: of two officers claiming at once exactly one row update succeeds.
+    result = db.session.execute(
+        update(Task).where(Task.id == task.id, Task.status == "open", Task.assignee_id.is_(None))
+        .values(assignee_id=actor.id).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict("该任务已被他人认领 (already claimed by someone else)")
+    audit.record("task.claimed", actor.username, {"task": task.name}, case_id=task.case_id,
+                 instance_id=task.instance_id, task_id=task.id)
+    db.session.refresh(task)
+    return task
+
+
+@command
+def unclaim_task(actor: User, task_id: str) -> Task:
+    task = _open_task(actor, task_id)
+    if task.assignee_id is None:
+        return task
+    if task.assignee_id != actor.id and not (actor.has_role("unit_head") and task.unit_id == actor.unit_id):
+        raise Forbidden("只能退回自己认领的任务 (you can only release your own task)")
+    previous = task.assignee.username if task.assignee else None
+    task.assignee_id = None
+    audit.record("task.unclaimed", actor.username, {"task": task.name, "previous": previous},
+                 case_id=task.case_id, instance_id=task.instance_id, task_id=task.id)
+    return task
+
+
+@command
+def reassign_task(actor: User, task_id: str, to_username: str) -> Task:
+    """A unit head hands a task to an eligible officer of the unit."""
+    task = _open_task(actor, task_id)
+    if not (actor.has_role("unit_head") and task.unit_id == actor.unit_id):
+        raise Forbidden("只有本单位负责人可以改派任务 (only the unit head reassigns tasks)")
+    target = db.session.scalars(select(User).where(User.username == to_username)).first()
+    if target is None or target.unit_id != task.unit_id:
+        raise NotFound("该人员不存在或不属于本单位 (officer not found in this unit)")
+    reason = why_not_eligible(target, task)
+    if reason:
+        raise InvalidInput(f"{target.display_name or target.username} 不能办理该任务：{reason}", details={"reason": reason})
+    previous = task.assignee.username if task.assignee else None
+    task.assignee_id = target.id
+    audit.record("task.reassigned", actor.username, {"task": task.name, "from": previous, "to": target.username},
+                 case_id=task.case_id, instance_id=task.instance_id, task_id=task.id)
+    db.session.add(Notification(user_id=target.id, kind="assigned", task_id=task.id, case_id=task.case_id,
+                                message=f"新任务：{task.name}（{task.case.case_number}）", created_at=clock.now()))
+    return task
+
+
+@command
+def complete_task(actor: User, task_id: str, data: dict[str, Any], version: int | None = None) -> Task:
+    """Validate the form, run the task, advance the process, all or nothing.
+
+    The instance row is locked before the task's status is re-read, so of many concurrent
+    completions exactly one runs and the others get "already handled".
+    """
+    task = get_task(actor, task_id)
+    instance = lock_instance(task.instance_id)
+    db.session.refresh(task)
+    if task.status != "open":
+        raise Conflict(ALREADY_HANDLED)
+    if instance.status != "running":
+        raise InvalidState("案件已中止或结束，不能办理任务 (the case is suspended or has ended)")
+    if task.assignee_id not in (None, actor.id):
+        raise Conflict("该任务已由他人认领 (the task is claimed by someone else)")
+    reason = why_not_eligible(actor, task)
+    if reason:
+        raise Forbidden(f"不能办理该任务：{reason}", details={"reason": reason})
+    if task.form:
+        data = validate_form_data(form_schema(_deployment_of(instance), task.form), data)
+    session = open_session(instance, actor.username, version)
+    spiff_task = find_task(session.workflow, task.id)
+    if spiff_task is None or spiff_task.state != TaskState.READY or not spiff_task.task_spec.manual:
+        # SpiffWorkflow's Task.run() would "complete" a task in any state: never let it.
+        raise Conflict(ALREADY_HANDLED)
+    now = clock.now()
+    spiff_task.data.update(data)
+    spiff_task.run()
+    session.workflow.do_engine_steps()
+    task.status = "completed"
+    task.assignee_id = actor.id
+    task.completed_by = actor.id
+    task.completed_at = now
+    audit.record("task.completed", actor.username, {"task": task.name, "bpmn_id": task.bpmn_id, "data": data},
+                 case_id=task.case_id, instance_id=instance.id, task_id=task.id)
+    save(session)
+    return task
+
+
+def _open_task(actor: User, task_id: str) -> Task:
+    task = get_task(actor, task_id)
+    if task.status != "open":
+        raise Conflict(ALREADY_HANDLED)
+    return task
+
+
+def _deployment_of(instance: ProcessInstance) -> int:
+    spec = db.session.get(ProcessSpec, instance.process_spec_id)
+    assert spec is not None
+    return spec.deployment_id

@@ -1,0 +1,140 @@
+"""The scheduler's sweep: fire due BPMN timers, mark near-due and overdue tasks.
+
+Only due rows are read (indexed ``next_timer_at``, ``warn_at``, ``due_at``), so a sweep costs the
+same with a thousand or a hundred thousand waiting cases. On PostgreSQL each due instance is taken
+with ``FOR UPDATE SKIP LOCKED``: any number of workers share the work and no timer fires twice.
+A failing instance records its error (an incident) and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+
+from .. import audit, clock
+from ..models import Notification, ProcessInstance, Role, Task, User, db
+from .instance import open_session, save
+
+log = logging.getLogger(__name__)
+SYSTEM_ACTOR = "system"
+
+
+@dataclass
+class SweepResult:
+    fired: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    near_due: int = 0
+    overdue: int = 0
+
+
+def fire_due_timers(now: dt.datetime | None = None, batch: int = 100) -> SweepResult:
+    """Fire every timer due by ``now``; each instance in its own transaction."""
+    now = now or clock.now()
+    result = SweepResult()
+    skip: set[int] = set()
+    while True:
+        instance = _take_due_instance(now, skip)
+        if instance is None:
+            break
+        instance_id = instance.id
+        try:
+            _fire(instance, now)
+            db.session.commit()
+            result.fired.append(instance_id)
+        except Exception as exc:  # noqa: BLE001 - one broken case must never stop the sweep
+            db.session.rollback()
+            _record_incident(instance_id, exc)
+            result.failed[instance_id] = str(exc)
+        skip.add(instance_id)
+        if len(skip) >= batch:
+            break
+    mark_deadlines(now, result)
+    return result
+
+
+def mark_deadlines(now: dt.datetime, result: SweepResult | None = None) -> SweepResult:
+    """临期 / 超期: flip deadline states of open tasks and notify assignee and unit head once."""
+    result = result or SweepResult()
+    for state, column, label in (("overdue", Task.due_at, "已超期"), ("near", Task.warn_at, "即将到期")):
+        rows = list(db.session.scalars(
+            select(Task).where(Task.status == "open", column <= now,
+                               Task.deadline_state.in_(("normal",) if state == "near" else ("normal", "near")))
+            .with_for_update(skip_locked=True).limit(1000)
+        ))
+        for task in rows:
+            task.deadline_state = state
+            for user_id in _notify_targets(task):
+                db.session.add(Notification(user_id=user_id, kind=state, task_id=task.id, case_id=task.case_id,
+                                            message=f"任务{label}：{task.name}（{task.case.case_number}）",
+                                            created_at=now))
+            audit.record(f"task.{state}", SYSTEM_ACTOR, {"task": task.name, "due_at": task.due_at.isoformat()
+                                                          if task.due_at else None},
+                         case_id=task.case_id, instance_id=task.instance_id, task_id=task.id)
+        db.session.commit()
+        if state == "overdue":
+            result.overdue += len(rows)
+        else:
+            result.near_due += len(rows)
+    return result
+
+
+def _take_due_instance(now: dt.datetime, skip: set[int]) -> ProcessInstance | None:
+    query = (
+        select(ProcessInstance)
+        .where(ProcessInstance.status == "running", ProcessInstance.error.is_(None),
+               ProcessInstance.next_timer_at <= now)
+        .order_by(ProcessInstance.next_timer_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    if skip:
+        query = query.where(ProcessInstance.id.not_in(skip))
+    return db.session.scalars(query).first()
+
+
+def _fire(instance: ProcessInstance, now: dt.datetime) -> None:  # noqa: ARG001
+    session = open_session(instance, SYSTEM_ACTOR)
+    before = instance.next_timer_at
+    session.workflow.refresh_timers()
+    session.workflow.do_engine_steps()
+    audit.record("timer.fired", SYSTEM_ACTOR, {"due_at": before.isoformat() if before else None},
+                 case_id=instance.case_id, instance_id=instance.id)
+    save(session)
+
+
+def _record_incident(instance_id: int, exc: Exception) -> None:
+    log.exception("timer failed for instance %s", instance_id)
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None:
+        return
+    db.session.execute(
+        update(ProcessInstance).where(ProcessInstance.id == instance_id)
+        .values(error=f"{type(exc).__name__}: {exc}"[:2000]).execution_options(synchronize_session=False)
+    )
+    audit.record("incident.opened", SYSTEM_ACTOR, {"error": f"{type(exc).__name__}: {exc}"[:500]},
+                 case_id=instance.case_id, instance_id=instance_id)
+    db.session.commit()
+
+
+def _notify_targets(task: Task) -> set[int]:
+    targets = {task.assignee_id} if task.assignee_id else set()
+    heads = db.session.scalars(
+        select(User.id).where(User.unit_id == task.unit_id, User.active.is_(True), User.roles.any(Role.name == "unit_head"))
+    )
+    targets.update(heads)
+    return {t for t in targets if t is not None}
+
+
+def retry_instance(actor: str, instance_id: int) -> None:
+    """Clear an incident so the next sweep tries the instance again."""
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None or instance.error is None:
+        return
+    audit.record("incident.retried", actor, {"error": instance.error}, case_id=instance.case_id,
+                 instance_id=instance.id)
+    instance.error = None
+    db.session.commit()

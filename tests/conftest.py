@@ -1,0 +1,157 @@
+"""Fixtures: one migrated database per run (SQLite, or PostgreSQL via ZHIFA_TEST_DATABASE_URL),
+emptied after each test; a frozen clock; users of two units; one-line API clients per role."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from engine import clock
+from engine.definitions import Bundle, deploy_bundle
+from engine.definitions.specs import clear_cache as clear_specs
+from engine.forms import clear_cache as clear_forms
+from engine.limits import seed_reference_data
+from engine.models import Credential, User, db
+from engine.users import create_user, ensure_roles, ensure_unit, issue_token
+from webui import create_app
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+PASSWORD = "test-pass-2026"
+START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=clock.SHANGHAI)  # a Monday
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    url = os.environ.get("ZHIFA_TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test-secret",
+                      "WTF_CSRF_ENABLED": True})
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade(directory=app.extensions["migrate"].directory)
+    yield app
+
+
+@pytest.fixture(autouse=True)
+def _database(app: Flask) -> Iterator[None]:
+    with app.app_context():
+        ensure_roles()
+        seed_reference_data()
+        db.session.commit()
+    yield
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if db.engine.dialect.name == "postgresql":
+                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            else:
+                for t in tables:
+                    conn.execute(text(f'DELETE FROM "{t}"'))
+    clear_specs()
+    clear_forms()
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[None]:
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def frozen() -> Iterator[clock.FrozenClock]:
+    """A clock shared by every thread of the test (worker threads included)."""
+    fc = clock.FrozenClock(START)
+    clock.set_default_clock(fc)
+    try:
+        yield fc
+    finally:
+        clock.set_default_clock(None)
+
+
+def make_user(username: str, unit: str, roles: list[str], creds: tuple[str, ...] = ("law_enforcement",)) -> User:
+    user, _ = create_user(username, unit, roles, PASSWORD, display_name=username)
+    for kind in creds:
+        db.session.add(Credential(user_id=user.id, kind=kind, number=f"N-{username}-{kind}",
+                                  expires_on=dt.date(2030, 1, 1)))
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def people(app: Flask) -> dict[str, int]:
+    """Users of two units; returns username -> id."""
+    with app.app_context():
+        ensure_unit("unit_a", "执法一科", "X市监")
+        ensure_unit("unit_b", "执法二科", "X市监")
+        spec = {
+            "a_handler1": ("unit_a", ["handler"], ("law_enforcement",)),
+            "a_handler2": ("unit_a", ["handler"], ("law_enforcement",)),
+            "a_nocred": ("unit_a", ["handler"], ()),
+            "a_head": ("unit_a", ["unit_head", "handler"], ("law_enforcement",)),
+            "a_reviewer": ("unit_a", ["legal_reviewer", "handler"], ("law_enforcement", "legal_qualification")),
+            "a_chief": ("unit_a", ["agency_head"], ("law_enforcement",)),
+            "b_handler1": ("unit_b", ["handler"], ("law_enforcement",)),
+            "designer": ("unit_a", ["process_designer"], ()),
+            "admin": ("unit_a", ["administrator"], ()),
+        }
+        ids = {name: make_user(name, unit, roles, creds).id for name, (unit, roles, creds) in spec.items()}
+        db.session.remove()
+        return ids
+
+
+def deploy_dir(path: Path, actor: str = "test") -> int:
+    return deploy_bundle(Bundle.from_directories(path / "processes", path / "forms"), actor).id
+
+
+@pytest.fixture
+def mini(app: Flask) -> int:
+    with app.app_context():
+        deployment_id = deploy_dir(DATA / "mini")
+        db.session.remove()
+        return deployment_id
+
+
+def user(name: str) -> User:
+    found = db.session.query(User).filter_by(username=name).one()
+    return found
+
+
+class Api:
+    """A bearer-token client for one user: ``api.post('/cases', {...})`` -> (status, json)."""
+
+    def __init__(self, client: FlaskClient, token: str) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str, **params: Any) -> tuple[int, Any]:
+        r = self.client.get("/api/v1" + path, headers=self.headers, query_string=params)
+        return r.status_code, r.get_json()
+
+    def post(self, path: str, body: Any = None) -> tuple[int, Any]:
+        r = self.client.post("/api/v1" + path, headers=self.headers, json=body if body is not None else {})
+        return r.status_code, r.get_json()
+
+
+@pytest.fixture
+def api(app: Flask, people: dict[str, int]) -> Any:
+    def for_user(name: str) -> Api:
+        with app.app_context():
+            token = issue_token(user(name))
+            db.session.commit()
+            db.session.remove()
+        return Api(app.test_client(), token)
+
+    return for_user

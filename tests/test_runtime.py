@@ -1,0 +1,133 @@
+"""Engine commands end to end on the mini procedure: projection, timers, versions, rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from engine import audit, clock
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.models import ProcessInstance, Task, db
+from engine.runtime import claim_task, complete_task, fire_due_timers, start_case, suspend_case, resume_case
+from tests.conftest import user
+
+PARTY = {"party_type": "organization", "party_name": "某某餐饮有限公司"}
+
+
+def open_tasks(case_id: int) -> list[Task]:
+    return list(db.session.scalars(select(Task).where(Task.case_id == case_id, Task.status == "open")))
+
+
+def start(frozen, fine: float = 20000) -> int:
+    case = start_case(user("a_handler1"), "mini", PARTY, {"violation": "未按规定公示", "proposed_fine": fine})
+    return case.id
+
+
+def test_start_creates_first_task_with_due_date_from_its_time_limit(ctx, people, mini, frozen):
+    case_id = start(frozen)
+    [task] = open_tasks(case_id)
+    assert task.bpmn_id == "register" and task.role == "handler" and task.name == "登记"
+    # internal_approval = 3 working days from Mon 2026-03-02: ends 24:00 Thu 2026-03-05 (Shanghai)
+    assert task.due_at == dt.datetime(2026, 3, 6, 0, 0, tzinfo=clock.SHANGHAI)
+    assert task.case.case_number == "X市监案〔2026〕1号"
+    assert audit.verify(case_id) == []
+
+
+def test_case_runs_to_its_end_through_review_timer_and_decision(ctx, people, mini, frozen):
+    case_id = start(frozen)
+    [register] = open_tasks(case_id)
+    claim_task(user("a_handler1"), register.id)
+    complete_task(user("a_handler1"), register.id, {"facts": "经营场所未公示营业执照", "proposed_fine": 20000})
+    [review] = open_tasks(case_id)
+    assert review.bpmn_id == "review"  # DMN: fine >= 10000 needs review
+    complete_task(user("a_reviewer"), review.id, {"opinion": "approve"})
+    [serve] = open_tasks(case_id)
+    complete_task(user("a_handler2"), serve.id, {"served_on": "2026-03-03"})
+    instance = db.session.scalars(select(ProcessInstance).where(ProcessInstance.case_id == case_id)).one()
+    # statement period: 5 working days after Tue 03-03 -> Tue 03-10, ends 24:00 Shanghai
+    assert instance.next_timer_at == dt.datetime(2026, 3, 11, 0, 0, tzinfo=clock.SHANGHAI)
+    assert open_tasks(case_id) == []
+
+    frozen.set(dt.datetime(2026, 3, 10, 23, 59, tzinfo=clock.SHANGHAI))
+    assert fire_due_timers().fired == []
+    frozen.set(dt.datetime(2026, 3, 11, 0, 0, 1, tzinfo=clock.SHANGHAI))
+    assert len(fire_due_timers().fired) == 1
+    [decide] = open_tasks(case_id)
+    assert decide.bpmn_id == "decide"
+    complete_task(user("a_chief"), decide.id, {"decision": "罚款 20000 元"})
+    db.session.expire_all()
+    instance = db.session.get(ProcessInstance, instance.id)
+    assert instance.status == "completed" and instance.case.status == "closed"
+    assert audit.verify(case_id) == []
+
+
+def test_small_fine_skips_review(ctx, people, mini, frozen):
+    case_id = start(frozen, fine=500)
+    [register] = open_tasks(case_id)
+    complete_task(user("a_handler1"), register.id, {"facts": "轻微违法", "proposed_fine": 500})
+    assert [t.bpmn_id for t in open_tasks(case_id)] == ["serve"]
+
+
+def test_reviewer_who_registered_the_case_may_not_review_it(ctx, people, mini, frozen):
+    case_id = start(frozen)
+    [register] = open_tasks(case_id)
+    complete_task(user("a_reviewer"), register.id, {"facts": "审核人自己登记", "proposed_fine": 20000})
+    [review] = open_tasks(case_id)
+    with pytest.raises(Forbidden, match="回避"):
+        complete_task(user("a_reviewer"), review.id, {"opinion": "approve"})
+    assert open_tasks(case_id)[0].id == review.id
+
+
+def test_handler_without_credential_cannot_take_a_credentialed_task(ctx, people, mini, frozen):
+    case_id = start(frozen)
+    [register] = open_tasks(case_id)
+    with pytest.raises(Forbidden, match="执法证"):
+        claim_task(user("a_nocred"), register.id)
+
+
+def test_invalid_form_data_is_refused_and_changes_nothing(ctx, people, mini, frozen):
+    case_id = start(frozen)
+    [register] = open_tasks(case_id)
+    with pytest.raises(InvalidInput) as err:
+        complete_task(user("a_handler1"), register.id, {"facts": "x", "proposed_fine": -5})
+    fields = {d["field"] for d in err.value.details}
+    assert fields == {"facts", "proposed_fine"}
+    assert open_tasks(case_id)[0].id == register.id
+    assert audit.verify(case_id) == []
+
+
+def test_stale_version_is_a_conflict(ctx, people, mini, frozen):
+    case_id = start(frozen)
+    [register] = open_tasks(case_id)
+    version = db.session.get(ProcessInstance, register.instance_id).version
+    with pytest.raises(Conflict):
+        complete_task(user("a_handler1"), register.id, {"facts": "事实清楚", "proposed_fine": 1}, version=version + 1)
+    complete_task(user("a_handler1"), register.id, {"facts": "事实清楚", "proposed_fine": 1}, version=version)
+
+
+def test_completing_twice_says_already_handled(ctx, people, mini, frozen):
+    case_id = start(frozen)
+    [register] = open_tasks(case_id)
+    complete_task(user("a_handler1"), register.id, {"facts": "事实清楚", "proposed_fine": 1})
+    with pytest.raises(Conflict, match="已被他人处理"):
+        complete_task(user("a_handler2"), register.id, {"facts": "事实清楚", "proposed_fine": 1})
+
+
+def test_other_unit_cannot_see_or_touch_the_task(ctx, people, mini, frozen):
+    case_id = start(frozen)
+    [register] = open_tasks(case_id)
+    with pytest.raises(NotFound):
+        claim_task(user("b_handler1"), register.id)
+
+
+def test_suspended_case_cannot_be_worked_and_resumes(ctx, people, mini, frozen):
+    case_id = start(frozen)
+    [register] = open_tasks(case_id)
+    suspend_case(user("a_head"), case_id, "等待检测结果")
+    with pytest.raises(Exception, match="中止"):
+        complete_task(user("a_handler1"), register.id, {"facts": "事实清楚", "proposed_fine": 1})
+    resume_case(user("a_head"), case_id, "检测完成")
+    complete_task(user("a_handler1"), register.id, {"facts": "事实清楚", "proposed_fine": 1})
+    assert audit.verify(case_id) == []

@@ -1,0 +1,61 @@
+"""Deployments: list, upload (validated whole; nothing changes on any problem), process XML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, g, request
+from sqlalchemy import select
+
+from engine.definitions import Bundle, deploy_bundle
+from engine.definitions.bundle import BundleFile
+from engine.definitions.deploy import latest_deployment
+from engine.definitions.specs import active_spec
+from engine.errors import InvalidInput, NotFound
+from engine.models import ActiveProcess, Deployment, DeploymentFile, db
+
+from . import bp, roles_required
+from .present import iso
+
+
+@bp.get("/deployments")
+def list_deployments() -> dict[str, Any]:
+    rows = db.session.scalars(select(Deployment).order_by(Deployment.id.desc()).limit(100))
+    active = {a.process_id: a.spec.deployment_id for a in db.session.scalars(select(ActiveProcess))}
+    return {
+        "items": [
+            {"id": d.id, "bundle_hash": d.bundle_hash, "created_at": iso(d.created_at), "created_by": d.created_by,
+             "comment": d.comment, "files": [{"path": f.path, "sha256": f.sha256} for f in d.files]}
+            for d in rows
+        ],
+        "active": active,
+    }
+
+
+@bp.post("/deployments")
+@roles_required("process_designer", "administrator")
+def create_deployment() -> tuple[dict[str, Any], int]:
+    """Uploaded files replace files of the same name in the latest deployment (``replace_all`` = full set)."""
+    uploads = [(f.filename or "", f.read()) for f in request.files.getlist("files") + request.files.getlist("file")]
+    if not uploads:
+        raise InvalidInput("请上传 BPMN/DMN/表单文件或 zip (upload files as multipart field 'files')")
+    uploaded = Bundle.from_uploads(uploads)
+    latest = latest_deployment()
+    if latest is not None and request.form.get("replace_all") not in ("1", "true"):
+        base = Bundle(tuple(BundleFile(f.path, f.content.encode("utf-8")) for f in latest.files))
+        bundle = base.replace(uploaded.files)
+    else:
+        bundle = uploaded
+    deployment = deploy_bundle(bundle, g.user.username, request.form.get("comment", ""))
+    return {"id": deployment.id, "bundle_hash": deployment.bundle_hash, "created_at": iso(deployment.created_at),
+            "active": {a.process_id: a.spec.deployment_id for a in db.session.scalars(select(ActiveProcess))}}, 201
+
+
+@bp.get("/processes/<process_id>/xml")
+def process_xml(process_id: str) -> Response:
+    deployment_id = request.args.get("deployment", type=int) or active_spec(process_id).deployment_id
+    for f in db.session.scalars(select(DeploymentFile).where(DeploymentFile.deployment_id == deployment_id,
+                                                             DeploymentFile.kind == "bpmn")):
+        if f'id="{process_id}"' in f.content:
+            return Response(f.content, mimetype="application/xml")
+    raise NotFound(f"流程 '{process_id}' 的 BPMN 文件不存在 (process XML not found)")

@@ -1,0 +1,93 @@
+"""``GET /api/v1/openapi.json``: the contract, machine-readable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import bp
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _op(summary: str, ok: str = "200", body: dict[str, Any] | None = None, params: list[str] | None = None,
+        query: list[tuple[str, str, bool]] | None = None) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {
+            ok: {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "default": {"description": "Error", "content": {"application/json": {"schema": _ERROR}}},
+        },
+    }
+    parameters = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params or []]
+    parameters += [{"name": n, "in": "query", "required": r, "schema": {"type": t}} for n, t, r in query or []]
+    if parameters:
+        op["parameters"] = parameters
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return op
+
+
+SPEC: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "zhifa 执法 API", "version": "1"},
+    "servers": [{"url": "/api/v1"}],
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": {"type": "object", "required": ["error", "message"],
+                      "properties": {"error": {"type": "string"}, "message": {"type": "string"}, "details": {}}},
+            "NewCase": {
+                "type": "object", "required": ["procedure", "party"],
+                "properties": {
+                    "procedure": {"type": "string"}, "unit": {"type": "string"},
+                    "party": {"type": "object", "required": ["type", "name"], "properties": {
+                        "type": {"type": "string", "enum": ["citizen", "organization"]},
+                        "name": {"type": "string"}, "id_number": {"type": "string"}}},
+                    "facts": {"type": "object"},
+                },
+            },
+            "Completion": {"type": "object", "required": ["data"],
+                           "properties": {"data": {"type": "object"}, "version": {"type": "integer"}}},
+        },
+    },
+    "security": [{"bearer": []}],
+    "paths": {
+        "/cases": {
+            "get": _op("List cases in scope", query=[("status", "string", False), ("procedure", "string", False),
+                                                     ("q", "string", False), ("page", "integer", False)]),
+            "post": _op("Start a case", "201", {"$ref": "#/components/schemas/NewCase"}),
+        },
+        "/cases/{case_id}": {"get": _op("A case with tasks, history, deadlines, documents", params=["case_id"])},
+        "/tasks": {"get": _op("Inbox", query=[("scope", "string", False), ("procedure", "string", False),
+                                               ("q", "string", False), ("sort", "string", False),
+                                               ("page", "integer", False)])},
+        "/tasks/{task_id}": {"get": _op("A task with its form schema and data", params=["task_id"])},
+        "/tasks/{task_id}/claim": {"post": _op("Claim", params=["task_id"])},
+        "/tasks/{task_id}/unclaim": {"post": _op("Release", params=["task_id"])},
+        "/tasks/{task_id}/reassign": {"post": _op("Reassign (unit head)", params=["task_id"],
+                                                  body={"type": "object", "required": ["to"],
+                                                        "properties": {"to": {"type": "string"}}})},
+        "/tasks/{task_id}/complete": {"post": _op("Complete with form data and version", params=["task_id"],
+                                                  body={"$ref": "#/components/schemas/Completion"})},
+        "/deployments": {
+            "get": _op("Deployments and active versions"),
+            "post": {**_op("Deploy files (multipart 'files', or a zip)", "201"),
+                     "requestBody": {"content": {"multipart/form-data": {"schema": {
+                         "type": "object", "properties": {"files": {"type": "array", "items": {
+                             "type": "string", "format": "binary"}}, "comment": {"type": "string"}}}}}}},
+        },
+        "/processes/{process_id}/xml": {"get": {**_op("BPMN XML of a process", params=["process_id"]),
+                                                "responses": {"200": {"description": "BPMN XML", "content": {
+                                                    "application/xml": {"schema": {"type": "string"}}}}}}},
+        "/time-limits": {"get": _op("Time-limit registry")},
+        "/calendar/deadline": {"get": _op("Deadline arithmetic", query=[
+            ("start", "string", True), ("amount", "integer", True), ("unit", "string", False)])},
+        "/tick": {"post": _op("Fire due timers as of 'now' (administrators)",
+                              body={"type": "object", "properties": {"now": {"type": "string"}}})},
+    },
+}
+
+
+@bp.get("/openapi.json")
+def openapi() -> dict[str, Any]:
+    return SPEC

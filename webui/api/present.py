@@ -1,0 +1,68 @@
+"""How engine objects look in the API (one place, so pages and API agree)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from engine import clock
+from engine.models import AuditEvent, Case, Task
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    return value.astimezone(clock.SHANGHAI).isoformat() if value else None
+
+
+def deadline_badge(task: Task, now: dt.datetime | None = None) -> str:
+    """正常 / 临期 / 超期 from the task's own due and warn instants (never from a stale flag)."""
+    now = now or clock.now()
+    if task.status != "open":
+        return "done"
+    if task.due_at is not None and task.due_at <= now:
+        return "overdue"
+    if task.warn_at is not None and task.warn_at <= now:
+        return "near"
+    return "normal"
+
+
+def task_summary(task: Task) -> dict[str, Any]:
+    case = task.case
+    return {
+        "id": task.id,
+        "name": task.name,
+        "bpmn_id": task.bpmn_id,
+        "process_id": task.process_id,
+        "role": task.role,
+        "status": task.status,
+        "assignee": task.assignee.username if task.assignee else None,
+        "form": task.form,
+        "time_limit": task.time_limit,
+        "created_at": iso(task.created_at),
+        "due_at": iso(task.due_at),
+        "warn_at": iso(task.warn_at),
+        "deadline_state": deadline_badge(task),
+        "completed_at": iso(task.completed_at),
+        "case": {"id": case.id, "case_number": case.case_number, "procedure": case.procedure,
+                 "party_name": case.party_name},
+    }
+
+
+def case_summary(case: Case) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "case_number": case.case_number,
+        "procedure": case.procedure,
+        "unit": case.unit.code,
+        "party": {"type": case.party_type, "name": case.party_name, "id_number": case.party_id_masked or None},
+        "facts": case.facts,
+        "status": case.status,
+        "opened_at": iso(case.opened_at),
+        "closed_at": iso(case.closed_at),
+        "clock": {"deadline": iso(case.clock_deadline), "paused_since": iso(case.paused_since),
+                  "paused_days": case.paused_days},
+    }
+
+
+def audit_entry(ev: AuditEvent) -> dict[str, Any]:
+    return {"seq": ev.seq, "at": iso(ev.at), "actor": ev.actor, "action": ev.action, "task_id": ev.task_id,
+            "data": ev.data, "hash": ev.hash}

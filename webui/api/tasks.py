@@ -1,0 +1,109 @@
+"""Tasks: inbox scopes, a task with its form, claim / unclaim / reassign / complete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from sqlalchemy import func, select
+
+from engine.access import get_task, why_not_eligible
+from engine.errors import InvalidInput
+from engine.forms import form_schema
+from engine.inbox import task_query
+from engine.models import ProcessInstance, ProcessSpec, db
+from engine.runtime import claim_task, complete_task, reassign_task, unclaim_task
+from engine.runtime.instance import find_task, open_session
+
+from . import bp, current, json_body, page_args
+from .present import task_summary
+
+
+@bp.get("/tasks")
+def list_tasks() -> dict[str, Any]:
+    scope = request.args.get("scope", "mine")
+    page, per_page = page_args()
+    user = current()
+    query = task_query(user, scope, procedure=request.args.get("procedure"), q=request.args.get("q"),
+                       sort=request.args.get("sort", "due_at"))
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = list(db.session.scalars(query.offset((page - 1) * per_page).limit(per_page)))
+    items = []
+    for t in rows:
+        item = task_summary(t)
+        if scope == "available":
+            reason = why_not_eligible(user, t)
+            if reason:
+                continue  # separation of duty / credentials: not offered
+        items.append(item)
+    return {"scope": scope, "items": items, "page": page, "per_page": per_page, "total": total}
+
+
+@bp.get("/tasks/<task_id>")
+def read_task(task_id: str) -> dict[str, Any]:
+    user = current()
+    task = get_task(user, task_id)
+    instance = db.session.get(ProcessInstance, task.instance_id)
+    assert instance is not None
+    deployment_id = db.session.scalar(select(ProcessSpec.deployment_id).where(ProcessSpec.id == instance.process_spec_id))
+    data: dict[str, Any] = {}
+    instructions = None
+    if task.status == "open":
+        session = open_session(instance, user.username)
+        spiff_task = find_task(session.workflow, task.id)
+        if spiff_task is not None:
+            data = _json_data(spiff_task.data)
+            instructions = spiff_task.task_spec.extensions.get("instructionsForEndUser")
+        db.session.rollback()  # reading never changes the instance
+    reason = why_not_eligible(user, task)
+    return {
+        **task_summary(task),
+        "version": instance.version,
+        "form_schema": form_schema(deployment_id, task.form) if task.form else None,
+        "data": data,
+        "instructions": instructions,
+        "can_complete": task.status == "open" and reason is None and task.assignee_id in (None, user.id),
+        "not_eligible_reason": reason,
+    }
+
+
+@bp.post("/tasks/<task_id>/claim")
+def claim(task_id: str) -> dict[str, Any]:
+    return task_summary(claim_task(current(), task_id))
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+def unclaim(task_id: str) -> dict[str, Any]:
+    return task_summary(unclaim_task(current(), task_id))
+
+
+@bp.post("/tasks/<task_id>/reassign")
+def reassign(task_id: str) -> dict[str, Any]:
+    body = json_body()
+    to = body.get("to")
+    if not isinstance(to, str) or not to:
+        raise InvalidInput("请指定改派对象 (field 'to' is required)")
+    return task_summary(reassign_task(current(), task_id, to))
+
+
+@bp.post("/tasks/<task_id>/complete")
+def complete(task_id: str) -> dict[str, Any]:
+    body = json_body()
+    data = body.get("data", {})
+    version = body.get("version")
+    if version is not None and not isinstance(version, int):
+        raise InvalidInput("version 必须是整数 (version must be an integer)")
+    task = complete_task(current(), task_id, data, version)
+    from .cases import case_detail
+
+    detail = case_detail(task.case)
+    return {"task": task_summary(task), "case": detail,
+            "next_tasks": [t for t in detail["tasks"] if t["status"] == "open"]}
+
+
+def _json_data(data: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    return json.loads(json.dumps(data, default=str))
+
+

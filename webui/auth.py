@@ -1,0 +1,106 @@
+"""Session login for people, bearer tokens for scripts, CSRF for every state-changing request."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from engine import audit
+from engine.models import User, db
+from engine.users import authenticate, user_for_token
+
+from .extensions import csrf, login_manager
+
+bp = Blueprint("auth", __name__)
+MAX_FAILURES = 5
+WINDOW_SECONDS = 300
+
+
+class LoginThrottle:
+    """Failed logins per username and per address in a sliding window (kept on the app object)."""
+
+    def __init__(self) -> None:
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def blocked(self, *keys: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                q = self._failures[key]
+                while q and now - q[0] > WINDOW_SECONDS:
+                    q.popleft()
+                if len(q) >= MAX_FAILURES:
+                    return True
+        return False
+
+    def fail(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures[key].append(time.monotonic())
+
+    def clear(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures.pop(key, None)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["zhifa_login_throttle"] = LoginThrottle()
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录 (please log in)"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+    @app.before_request
+    def identify() -> None:
+        g.user = None
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            g.user = user_for_token(header[7:].strip())
+            g.auth = "token"
+            return  # a bearer token cannot be sent by a foreign page: no CSRF check needed
+        g.auth = "session"
+        if current_user.is_authenticated:
+            g.user = current_user._get_current_object()
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            csrf.protect()
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response | tuple[str, int]:
+    if request.method == "GET":
+        return render_template("login.html")
+    throttle: LoginThrottle = current_app.extensions["zhifa_login_throttle"]
+    username = request.form.get("username", "").strip()
+    keys = (f"user:{username}", f"addr:{request.remote_addr}")
+    if throttle.blocked(*keys):
+        flash("登录失败次数过多，请 5 分钟后再试 (too many failed logins; wait 5 minutes)", "danger")
+        return render_template("login.html", username=username), 429
+    user = authenticate(username, request.form.get("password", ""))
+    if user is None:
+        throttle.fail(*keys)
+        flash("用户名或密码错误 (wrong username or password)", "danger")
+        return render_template("login.html", username=username), 401
+    throttle.clear(*keys)
+    session.clear()  # a fresh session on login: no session fixation
+    login_user(user)
+    audit.record("user.login", user.username, {"address": request.remote_addr})
+    db.session.commit()
+    target = request.args.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("inbox.index"))
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,209 @@
+"""The ``zhifa`` command (a Flask CLI group): a thin layer over engine functions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import threading
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from engine import audit, clock
+from engine.definitions import Bundle, deploy_bundle
+from engine.errors import ZhifaError
+from engine.limits import seed_reference_data
+from engine.models import User, db
+from engine.runtime import fire_due_timers
+from engine.users import create_user, ensure_roles, issue_token
+
+
+def init_app(app: Flask) -> None:
+    for command in (run, deploy, demo, worker, tick, audit_group, users):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    from . import create_app
+
+    cli = FlaskGroup(create_app=lambda *_a, **_k: create_app(), add_default_commands=False, add_version_option=False)
+    cli.help = "zhifa 执法 — administrative enforcement case procedures."
+    cli(prog_name="zhifa")
+
+
+def prepare_database(app: Flask, with_demo: bool = True) -> None:
+    """Upgrade the schema, seed reference data, deploy the shipped library if it changed, demo data if empty."""
+    upgrade(directory=app.extensions["migrate"].directory)
+    ensure_roles()
+    seed_reference_data()
+    db.session.commit()
+    deploy_directory(Path(app.config["ZHIFA_PROCESSES_DIR"]), Path(app.config["ZHIFA_FORMS_DIR"]),
+                     comment="shipped process library", skip_if_unchanged=True)
+    if with_demo and db.session.scalars(select(User.id).limit(1)).first() is None:
+        from engine.demo import load_demo
+
+        load_demo()
+
+
+def deploy_directory(processes: Path, forms: Path, comment: str = "", skip_if_unchanged: bool = False) -> int:
+    bundle = Bundle.from_directories(processes, forms)
+    return deploy_bundle(bundle, "system", comment, skip_if_unchanged=skip_if_unchanged).id
+
+
+@click.command("run", help="升级数据库、部署流程、载入演示数据并启动服务 (serve with the in-process scheduler).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-demo", is_flag=True, help="do not load demo data into an empty database")
+@with_appcontext
+def run(host: str, port: int, no_demo: bool) -> None:
+    from flask import current_app
+    from waitress import serve
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    prepare_database(app, with_demo=not no_demo)
+    stop = threading.Event()
+    threading.Thread(target=scheduler_loop, args=(app, stop), daemon=True, name="zhifa-scheduler").start()
+    click.echo(f"zhifa 已启动: http://{host}:{port}/  (Ctrl+C 停止)")
+    try:
+        serve(app, host=host, port=port, threads=8)
+    finally:
+        stop.set()
+
+
+def scheduler_loop(app: Flask, stop: threading.Event) -> None:
+    """Sweep what is due every ``ZHIFA_SCHEDULER_INTERVAL`` seconds until ``stop`` is set."""
+    interval = float(app.config["ZHIFA_SCHEDULER_INTERVAL"])
+    while not stop.is_set():
+        with app.app_context():
+            try:
+                fire_due_timers()
+            except Exception:  # noqa: BLE001 - the loop must outlive a database hiccup
+                app.logger.exception("scheduler sweep failed")
+                db.session.rollback()
+            finally:
+                db.session.remove()
+        stop.wait(interval)
+
+
+@click.command("worker", help="生产环境的定时任务进程 (a scheduler process; run any number against PostgreSQL).")
+@with_appcontext
+def worker() -> None:
+    from flask import current_app
+
+    stop = threading.Event()
+    click.echo("zhifa worker started")
+    try:
+        scheduler_loop(current_app._get_current_object(), stop)  # type: ignore[attr-defined]
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@click.command("deploy", help="部署目录中的 BPMN/DMN/表单 (deploy processes/ and forms/ of DIR).")
+@click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--comment", default="")
+@with_appcontext
+def deploy(directory: Path | None, comment: str) -> None:
+    from flask import current_app
+
+    if directory is None:
+        processes, forms = Path(current_app.config["ZHIFA_PROCESSES_DIR"]), Path(current_app.config["ZHIFA_FORMS_DIR"])
+    elif (directory / "processes").is_dir():
+        processes, forms = directory / "processes", directory / "forms"
+    else:
+        processes = forms = directory
+    try:
+        deployment_id = deploy_directory(processes, forms, comment)
+    except ZhifaError as exc:
+        click.echo(exc.message, err=True)
+        for problem in exc.details or []:
+            click.echo(f"  {problem['file']}:{problem.get('line') or ''} [{problem.get('element') or ''}] "
+                       f"{problem['message']}", err=True)
+        sys.exit(1)
+    click.echo(f"deployment {deployment_id}")
+
+
+@click.command("demo", help="载入演示用户与案件 (load demo users and cases).")
+@with_appcontext
+def demo() -> None:
+    from engine.demo import load_demo
+
+    ensure_roles()
+    seed_reference_data()
+    db.session.commit()
+    load_demo()
+    click.echo("demo data loaded")
+
+
+@click.command("tick", help="触发到期定时器 (fire due timers now, or as of --now for drills).")
+@click.option("--now", "now_iso", default=None, help="ISO datetime with offset, e.g. 2026-03-01T09:00:00+08:00")
+@with_appcontext
+def tick(now_iso: str | None) -> None:
+    now = clock.now()
+    if now_iso:
+        now = dt.datetime.fromisoformat(now_iso)
+        if now.tzinfo is None:
+            raise click.BadParameter("--now needs a UTC offset, e.g. +08:00")
+    with clock.use_clock(clock.FrozenClock(now)):
+        result = fire_due_timers(now)
+    click.echo(f"fired {len(result.fired)} timers, {len(result.failed)} failed, "
+               f"{result.near_due} near due, {result.overdue} overdue")
+    for instance_id, error in result.failed.items():
+        click.echo(f"  instance {instance_id}: {error}", err=True)
+
+
+@click.group("audit", help="全过程记录 (the audit chain).")
+def audit_group() -> None:
+    pass
+
+
+@audit_group.command("verify", help="校验审计哈希链 (report edited, deleted or reordered rows).")
+@click.option("--case", "case_id", type=int, default=None)
+@with_appcontext
+def verify(case_id: int | None) -> None:
+    findings = audit.verify(case_id)
+    if findings:
+        for finding in findings:
+            click.echo(str(finding))
+        click.echo(f"FAILED: {len(findings)} problem(s)")
+        sys.exit(1)
+    click.echo("OK: audit chain intact")
+
+
+@click.group("users", help="用户与令牌 (users and API tokens).")
+def users() -> None:
+    pass
+
+
+@users.command("create")
+@click.argument("name")
+@click.option("--unit", required=True)
+@click.option("--role", "roles", multiple=True, required=True)
+@click.option("--password", default=None)
+@click.option("--display-name", default="")
+@with_appcontext
+def users_create(name: str, unit: str, roles: tuple[str, ...], password: str | None, display_name: str) -> None:
+    try:
+        _user, password_out = create_user(name, unit, list(roles), password, display_name, actor="cli")
+        db.session.commit()
+    except ZhifaError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message)
+    click.echo(f"created {name}" + ("" if password else f" with password {password_out}"))
+
+
+@users.command("token")
+@click.argument("name")
+@with_appcontext
+def users_token(name: str) -> None:
+    user = db.session.scalars(select(User).where(User.username == name)).first()
+    if user is None:
+        raise click.ClickException(f"no such user: {name}")
+    token = issue_token(user, actor="cli")
+    db.session.commit()
+    click.echo(token)
+
+
