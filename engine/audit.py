@@ -105,9 +105,11 @@ def _verify_chain(chain: str) -> list[Finding]:
     last: AuditEvent | None = None
     for ev in events:
         if ev.seq != expected_seq:
-            findings.append(Finding(chain, ev.seq, ev.id, f"序号不连续：期望 {expected_seq} (missing or reordered row; expected seq {expected_seq})"))
+            problem = f"序号不连续：期望 {expected_seq} (missing or reordered row; expected seq {expected_seq})"
+            findings.append(Finding(chain, ev.seq, ev.id, problem))
         if ev.prev_hash != prev_hash:
-            findings.append(Finding(chain, ev.seq, ev.id, "前一哈希不匹配 (prev_hash does not match the previous row: deleted or reordered)"))
+            problem = "前一哈希不匹配 (prev_hash does not match the previous row: deleted or reordered)"
+            findings.append(Finding(chain, ev.seq, ev.id, problem))
         if event_hash(ev) != ev.hash:
             findings.append(Finding(chain, ev.seq, ev.id, "记录内容被修改 (row content does not match its hash: edited)"))
         prev_hash, expected_seq, last = ev.hash, ev.seq + 1, ev

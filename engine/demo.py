@@ -9,7 +9,7 @@ from sqlalchemy import select
 from .models import Credential, User, db
 from .users import create_user, ensure_roles, ensure_unit
 
-DEMO_PASSWORD = "zhifa-demo-2026"
+DEMO_PASSWORD = "zhifa-demo-2026"  # noqa: S105 - demo logins, published in the README
 UNITS = (
     ("unit_a", "X市市场监督管理局执法一科", "X市监"),
     ("unit_b", "X市市场监督管理局执法二科", "X市监"),

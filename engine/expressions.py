@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import itertools
 import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
@@ -92,9 +93,7 @@ _STR_ATTRIBUTES = frozenset(
 _DICT_ATTRIBUTES = frozenset({"get", "keys", "values", "items", "pop"})
 _LIST_ATTRIBUTES = frozenset({"append", "count", "index", "pop"})
 _TUPLE_ATTRIBUTES = frozenset({"count", "index"})
-_DATE_ATTRIBUTES = frozenset(
-    {"isoformat", "year", "month", "day", "weekday", "isoweekday", "strftime", "replace"}
-)
+_DATE_ATTRIBUTES = frozenset({"isoformat", "year", "month", "day", "weekday", "isoweekday", "strftime", "replace"})
 _DATETIME_ATTRIBUTES = _DATE_ATTRIBUTES | {"date", "hour", "minute", "second"}
 _TIMEDELTA_ATTRIBUTES = frozenset({"days", "seconds", "total_seconds"})
 _DECIMAL_ATTRIBUTES = frozenset({"quantize"})
@@ -116,9 +115,7 @@ ALLOWED_ATTRIBUTES: Final = frozenset().union(*(names for _, names in _ATTRIBUTE
 # ---------------------------------------------------------------------------------------------------
 # Public API
 # ---------------------------------------------------------------------------------------------------
-def check_expression(
-    source: str, mode: Mode = "eval", *, functions: Iterable[str] | None = None
-) -> ast.Module | ast.Expression:
+def check_expression(source: str, mode: Mode = "eval", *, functions: Iterable[str] | None = None) -> ast.Module | ast.Expression:
     """Parse ``source`` and apply the allow-list; return the tree or raise :class:`UnsafeExpression`.
 
     ``mode`` is ``"eval"`` for conditions, timer expressions and DMN cells, ``"exec"`` for scripts.
@@ -145,9 +142,7 @@ def check_expression(
             details={"reason": "syntax", "line": line, "column": err.offset, "text": err.text},
         ) from err
     except (ValueError, RecursionError, MemoryError) as err:  # null bytes, absurd nesting
-        raise UnsafeExpression(
-            f"无法解析表达式 (cannot parse expression: {err})", details={"reason": "syntax"}
-        ) from err
+        raise UnsafeExpression(f"无法解析表达式 (cannot parse expression: {err})", details={"reason": "syntax"}) from err
     allowed_calls = None if functions is None else frozenset(functions) | SAFE_FUNCTIONS.keys()
     _Checker(source, mode, allowed_calls).check(tree)
     return tree
@@ -166,9 +161,7 @@ def compile_restricted(source: str, mode: Mode = "eval") -> CodeType:
         # "<string>" is the file name SpiffWorkflow looks for to report the failing script line.
         return compile(guarded, "<string>", mode)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as err:  # e.g. 'return' outside def
-        raise UnsafeExpression(
-            f"无法编译表达式: {err} (cannot compile expression: {err})", details={"reason": "compile"}
-        ) from err
+        raise UnsafeExpression(f"无法编译表达式: {err} (cannot compile expression: {err})", details={"reason": "compile"}) from err
 
 
 def parse_date(value: str | date) -> date:
@@ -229,24 +222,21 @@ class RestrictedEnvironment(TaskDataEnvironment):
             if not callable(function):
                 raise TypeError(f"expression function {name!r} is not callable")
         super().__init__({**SAFE_FUNCTIONS, **extra})
+        self._function_names = frozenset(self.globals)
 
     @property
     def function_names(self) -> frozenset[str]:
-        return frozenset(self.globals)
+        return self._function_names
 
-    def evaluate(
-        self, expression: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None
-    ) -> Any:
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None) -> Any:
         code = compile_restricted(expression, "eval")
         self._prepare_context(context)
         scope = {**self.globals, **(external_context or {}), **context, **_guards()}
         result = eval(code, scope)  # noqa: S307 - checked, guarded code; builtins emptied by _guards()
-        _check_weight(result, MAX_DATA_SIZE, "表达式结果过大", "expression result")
+        _check_weight(result, MAX_DATA_SIZE, "表达式结果", "expression result")
         return result
 
-    def execute(
-        self, script: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None
-    ) -> bool:
+    def execute(self, script: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None) -> bool:
         code = compile_restricted(script, "exec")  # reject before touching the task data
         self.check_for_overwrite(context, external_context or {})
         self._prepare_context(context)
@@ -257,7 +247,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
             exec(code, context)  # noqa: S102 - checked, guarded code; builtins emptied by _guards()
         finally:
             self._remove_globals_and_functions_from_context(context, external_context)
-        _check_weight(context, MAX_DATA_SIZE, "脚本产生的任务数据过大", "task data after the script")
+        _check_weight(context, MAX_DATA_SIZE, "脚本产生的任务数据", "task data after the script")
         return True
 
 
@@ -274,18 +264,25 @@ class RestrictedScriptEngine(PythonScriptEngine):
 
     def validate(self, expression: str) -> None:
         """Syntax errors stay ``SyntaxError``: DMNEngine.needs_eq relies on that to decide
-        whether a cell like ``>= 100000`` needs ``==``. Anything that parses must pass the allow-list."""
-        try:
-            ast.parse(expression, mode="eval")
-            mode: Mode = "eval"
-        except SyntaxError:
-            ast.parse(expression, mode="exec")  # not even a script: the SyntaxError DMN expects
-            mode = "exec"
-        self.check(expression, mode)
+        whether a cell like ``>= 100000`` needs ``==``. Anything that parses must pass the allow-list.
+
+        DMNEngine validates every cell on every evaluation, so successful checks are cached."""
+        _validate(expression, self.environment.function_names)
 
     def check(self, source: str, mode: Mode = "eval") -> ast.Module | ast.Expression:
         """Deploy-time lint: the allow-list plus "calls only functions this engine provides"."""
         return check_expression(source, mode, functions=self.environment.function_names)
+
+
+@functools.lru_cache(maxsize=2048)
+def _validate(expression: str, functions: frozenset[str]) -> None:
+    try:
+        ast.parse(expression, mode="eval")
+        mode: Mode = "eval"
+    except SyntaxError:
+        ast.parse(expression, mode="exec")  # not even a script: the SyntaxError DMN expects
+        mode = "exec"
+    check_expression(expression, mode, functions=functions)
 
 
 def make_script_engine(functions: Mapping[str, Callable[..., Any]] | None = None) -> RestrictedScriptEngine:
@@ -380,9 +377,7 @@ class _Checker:
         for node in ast.walk(tree):
             kind = type(node)
             if kind not in self.allowed_nodes:
-                chinese, english = _REJECTED.get(
-                    kind, (f"不允许的语法 {kind.__name__}", f"{kind.__name__} is not in the allow-list")
-                )
+                chinese, english = _REJECTED.get(kind, (f"不允许的语法 {kind.__name__}", f"{kind.__name__} is not in the allow-list"))
                 problems.append(_Rejected(node, chinese, english, rank=0))
                 continue
             check = getattr(self, f"_check_{kind.__name__}", None)
@@ -467,16 +462,12 @@ class _Checker:
                 continue
             length = len(sequence.value) if isinstance(sequence, ast.Constant) else 1
             if count * max(length, 1) > MAX_SIZE:
-                raise _Rejected(
-                    node, "序列重复过大", f"sequence repetition would exceed {MAX_SIZE:,} items", 3
-                )
+                raise _Rejected(node, "序列重复过大", f"sequence repetition would exceed {MAX_SIZE:,} items", 3)
 
     def _check_Name(self, node: ast.Name) -> None:
         _check_identifier(node, node.id, "名称", "name")
         if node.id in FORBIDDEN_NAMES:
-            raise _Rejected(
-                node, f"不允许的名称 '{node.id}'", f"'{node.id}' is not available in expressions", rank=2
-            )
+            raise _Rejected(node, f"不允许的名称 '{node.id}'", f"'{node.id}' is not available in expressions", rank=2)
 
     def _check_Attribute(self, node: ast.Attribute) -> None:
         _check_identifier(node, node.attr, "属性", "attribute")
@@ -506,9 +497,7 @@ class _Checker:
                     f"unknown function '{node.func.id}'; available: {', '.join(sorted(self.allowed_calls))}",
                 )
         elif not isinstance(node.func, ast.Attribute):
-            raise _Rejected(
-                node, "只能调用具名函数或允许的方法", "only named functions and allowed methods can be called"
-            )
+            raise _Rejected(node, "只能调用具名函数或允许的方法", "only named functions and allowed methods can be called")
 
     def _check_keyword(self, node: ast.keyword) -> None:
         if node.arg is not None:
@@ -537,11 +526,7 @@ class _Checker:
             _check_format_numbers(node, part.value)
 
     def _check_BinOp(self, node: ast.BinOp) -> None:
-        if (
-            isinstance(node.op, ast.Mod)
-            and isinstance(node.left, ast.Constant)
-            and isinstance(node.left.value, str)
-        ):
+        if isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant) and isinstance(node.left.value, str):
             _check_printf(node.left.value, node)
 
     def _check_AugAssign(self, node: ast.AugAssign) -> None:
@@ -567,9 +552,7 @@ def _check_identifier(node: ast.AST, name: str, chinese_kind: str, english_kind:
 def _check_format_numbers(node: ast.AST, spec: str) -> None:
     for digits in _DIGIT_RUN.findall(spec):
         if len(digits) > 3 or int(digits) > MAX_FORMAT_WIDTH:
-            raise _Rejected(
-                node, "格式宽度过大", f"format widths and precisions above {MAX_FORMAT_WIDTH} are not allowed"
-            )
+            raise _Rejected(node, "格式宽度过大", f"format widths and precisions above {MAX_FORMAT_WIDTH} are not allowed")
 
 
 def _check_printf(template: str, node: ast.AST | None = None) -> None:
@@ -637,6 +620,12 @@ class _Guard(ast.NodeTransformer):
         node.iter = ast.copy_location(_call("_zf_iter", node.iter), node.iter)
         return node
 
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        node.args = [node.func, *node.args]
+        node.func = ast.Name(id="_zf_call", ctx=ast.Load())
+        return node
+
     def visit_comprehension(self, node: ast.comprehension) -> ast.AST:
         self.generic_visit(node)
         node.iter = ast.copy_location(_call("_zf_iter", node.iter), node.iter)
@@ -662,11 +651,17 @@ def _call(name: str, *args: ast.expr) -> ast.Call:
 
 def _guards() -> dict[str, Any]:
     """Names injected into every evaluation; a fresh loop budget each time."""
-    return {**_STATIC_GUARDS, "_zf_iter": _Budget().iterate, "__builtins__": {}}
+    budget = _Budget()
+    return {**_STATIC_GUARDS, "_zf_iter": budget.iterate, "_zf_call": budget.call, "__builtins__": {}}
 
 
 class _Budget:
-    """One evaluation's allowance of loop steps and wall time, shared by all its loops."""
+    """One evaluation's allowance of loop steps and wall time, shared by all its loops and calls.
+
+    Time is checked at every loop step and before every call: those are the only ways checked code
+    repeats work, and any single operation is bounded by MAX_SIZE, so an evaluation stops within
+    about MAX_SECONDS plus one operation.
+    """
 
     __slots__ = ("left", "deadline")
 
@@ -679,9 +674,16 @@ class _Budget:
             self.left -= 1
             if self.left < 0:
                 raise _limit("循环次数超过上限", f"more than {MAX_ITERATIONS:,} loop steps in one evaluation")
-            if not self.left & 0xFF and time.monotonic() > self.deadline:
-                raise _limit("执行时间超过上限", f"evaluation ran longer than {MAX_SECONDS} seconds")
+            self.check_time()
             yield item
+
+    def call(self, function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        self.check_time()
+        return function(*args, **kwargs)
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise _limit("执行时间超过上限", f"evaluation ran longer than {MAX_SECONDS} seconds")
 
 
 def _guarded_getattr(obj: Any, name: str) -> Any:
@@ -746,6 +748,10 @@ def _guarded_mod(left: Any, right: Any) -> Any:
     if isinstance(left, str):
         _check_printf(left)
         _guarded_render(right)
+        # '%d' converts a Decimal argument to int: Decimal('1e999999999') would become a 400 MB int.
+        arguments = right.values() if isinstance(right, Mapping) else right if isinstance(right, tuple) else ()
+        for argument in arguments:
+            _check_decimal_exponent(argument)
     return left % right
 
 
@@ -753,7 +759,7 @@ def _guarded_render(value: Any) -> Any:
     """Before a value becomes text: its text must stay below MAX_SIZE (shared references in a list
     render once per reference, so ``[[0] * 10_000] * 10_000`` is small in memory but not as text)."""
     _check_decimal_exponent(value)
-    _check_weight(value, MAX_SIZE, "要转换为文本的值过大", "value rendered as text")
+    _check_weight(value, MAX_SIZE, "要转换为文本的值", "value rendered as text")
     return value
 
 
@@ -817,27 +823,40 @@ def _check_decimal_exponent(value: Any) -> None:
 
 
 def _check_weight(value: Any, limit: int, chinese: str, english: str) -> None:
-    """Items plus characters in ``value`` as a tree (what JSON or ``repr`` would produce).
+    """Refuse ``value`` if, written out as a tree (what JSON or ``repr`` produce), it has more than
+    ``limit`` items plus characters.
 
-    Each step adds at least one, so the walk stops after ``limit`` steps even on cyclic data.
+    Shared sub-structures are measured once (memo by ``id``), so ``[[0] * 10_000] * 1_000`` costs
+    10,000 steps to find it weighs 10 million; cycles and absurd nesting count as over the limit.
     """
-    total = 0
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            total += len(item) + 1
-        elif isinstance(item, Mapping):
-            total += 1
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, Collection) and not isinstance(item, range):
-            total += 1
-            stack.extend(item)
-        else:
-            total += 1
+    if _weight(value, limit, {}, set(), 0) > limit:
+        raise _limit(chinese + "超过上限", f"{english} exceeds {limit:,} items and characters")
+
+
+_SCALARS: Final = frozenset({int, float, bool, type(None), Decimal, date, datetime, timedelta})
+MAX_NESTING: Final = 200
+
+
+def _weight(value: Any, limit: int, memo: dict[int, int], active: set[int], depth: int) -> int:
+    if isinstance(value, str):
+        return len(value) + 1
+    if isinstance(value, range) or not isinstance(value, Collection):
+        return 1
+    key = id(value)
+    if key in memo:
+        return memo[key]
+    if key in active or depth > MAX_NESTING:
+        return limit + 1
+    active.add(key)
+    children: Iterable[Any] = itertools.chain(value.keys(), value.values()) if isinstance(value, Mapping) else value
+    total = 1
+    for child in children:
+        total += 1 if type(child) in _SCALARS else _weight(child, limit, memo, active, depth + 1)
         if total > limit:
-            raise _limit(chinese + "超过上限", f"{english} exceeds {limit:,} items and characters")
+            break
+    active.discard(key)
+    memo[key] = total
+    return total
 
 
 def _limit(chinese: str, english: str) -> UnsafeExpression:

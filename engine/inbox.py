@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, or_
 
 from .access import tasks_in_scope
 from .errors import InvalidInput

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import select
 
 from . import clock
-from .calendar import Calendar, CalendarDay as Day, parse_start
+from .calendar import Calendar, parse_start
+from .calendar import CalendarDay as Day
 from .errors import InvalidInput
 from .models import CalendarDay, CalendarYear, TimeLimit, db
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 
@@ -16,6 +17,14 @@ from .roles import ALL_ROLES
 
 MIN_PASSWORD = 10
 _USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{2,80}$")
+
+
+def _hash_password(password: str) -> str:
+    # scrypt by default; the test suite lowers the work factor through the environment only.
+    method = os.environ.get("ZHIFA_PASSWORD_HASH_METHOD", "scrypt")
+    return generate_password_hash(password, method=method)
+
+
 # Verifying against a dummy hash keeps the timing of "no such user" equal to "wrong password".
 _DUMMY_HASH = generate_password_hash("dummy-password-for-timing")
 
@@ -61,7 +70,7 @@ def create_user(username: str, unit_code: str, roles: list[str], password: str |
     ensure_roles()
     user = User(
         username=username, display_name=display_name or username, unit_id=unit.id,
-        password_hash=generate_password_hash(password), active=True, created_at=clock.now(),
+        password_hash=_hash_password(password), active=True, created_at=clock.now(),
         roles=list(db.session.scalars(select(Role).where(Role.name.in_(roles)))),
     )
     db.session.add(user)

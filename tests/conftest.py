@@ -24,6 +24,8 @@ from engine.models import Credential, User, db
 from engine.users import create_user, ensure_roles, ensure_unit, issue_token
 from webui import create_app
 
+os.environ.setdefault("ZHIFA_PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")  # fast hashes in tests only
+
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
 PASSWORD = "test-pass-2026"

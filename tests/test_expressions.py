@@ -112,9 +112,7 @@ def escape_watch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tu
 ESCAPES = [
     pytest.param("__import__('os').system('touch {canary}')", "starting with '_'", id="dunder-import"),
     pytest.param("().__class__.__bases__[0].__subclasses__()", "starting with '_'", id="subclasses-walk"),
-    pytest.param(
-        "[c for c in ().__class__.__base__.__subclasses__()]", "starting with '_'", id="subclasses-listcomp"
-    ),
+    pytest.param("[c for c in ().__class__.__base__.__subclasses__()]", "starting with '_'", id="subclasses-listcomp"),
     pytest.param("getattr(__builtins__, 'eval')", "starting with '_'", id="getattr-builtins"),
     pytest.param("__builtins__['eval']('1')", "starting with '_'", id="builtins-subscript"),
     pytest.param("[eval][0]('1')", "'eval' is not available", id="call-through-subscript"),
@@ -183,9 +181,7 @@ def test_escape_payload_is_rejected_at_deploy_time(payload: str, reason: str, tm
 
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize(("payload", "reason"), ESCAPES)
-def test_escape_payload_in_script_task_fails_and_does_nothing(
-    payload: str, reason: str, escape_watch: tuple[Path, list[str]]
-) -> None:
+def test_escape_payload_in_script_task_fails_and_does_nothing(payload: str, reason: str, escape_watch: tuple[Path, list[str]]) -> None:
     canary, calls = escape_watch
     workflow = workflow_from_template("script_template", payload.replace("{canary}", str(canary)))
     give_data(workflow, {"x": 1})
@@ -231,9 +227,7 @@ def test_escape_harness_detects_an_escape_with_the_unrestricted_engine(
     # Guards the guards: the same harness with SpiffWorkflow's default engine does get escaped,
     # so the "nothing happened" assertions above are capable of failing.
     canary, _ = escape_watch
-    workflow = workflow_from_template(
-        "script_template", f"open({str(canary)!r}, 'w').write('pwned')", engine=PythonScriptEngine()
-    )
+    workflow = workflow_from_template("script_template", f"open({str(canary)!r}, 'w').write('pwned')", engine=PythonScriptEngine())
     workflow.do_engine_steps()
     assert canary.read_text() == "pwned"
 
@@ -283,9 +277,7 @@ def run_penalty_decision(data: dict[str, Any]) -> dict[str, Any]:
         (500, "organization", "minor", False, Decimal(0)),
     ],
 )
-def test_dmn_python_cells_decide_penalty_level(
-    amount: int, party_type: str, level: str, hearing: bool, fine: Decimal
-) -> None:
+def test_dmn_python_cells_decide_penalty_level(amount: int, party_type: str, level: str, hearing: bool, fine: Decimal) -> None:
     data = run_penalty_decision({"amount": amount, "party_type": party_type})
     assert data["level"] == level
     assert data["hearing_required"] is hearing
@@ -413,9 +405,7 @@ def test_extra_function_names_must_be_plain() -> None:
         ("parse_datetime(at).hour", {"at": "2025-01-01T09:30:00"}, 9),
     ],
 )
-def test_allowed_expressions_evaluate(
-    env: RestrictedEnvironment, expression: str, data: dict[str, Any], expected: Any
-) -> None:
+def test_allowed_expressions_evaluate(env: RestrictedEnvironment, expression: str, data: dict[str, Any], expected: Any) -> None:
     assert env.evaluate(expression, data) == expected
 
 
@@ -446,9 +436,7 @@ def test_now_and_today_come_from_the_injected_clock(env: RestrictedEnvironment) 
         ("int('abc')", ValueError),
     ],
 )
-def test_runtime_errors_propagate_as_ordinary_exceptions(
-    env: RestrictedEnvironment, expression: str, error: type[Exception]
-) -> None:
+def test_runtime_errors_propagate_as_ordinary_exceptions(env: RestrictedEnvironment, expression: str, error: type[Exception]) -> None:
     with pytest.raises(error):
         env.evaluate(expression, {"name": "张三", "d": {}})
 
@@ -486,6 +474,8 @@ def test_runtime_error_in_a_workflow_is_wrapped_by_spiffworkflow() -> None:
         ("f'{value:f}'", "eval", {"value": Decimal("1e999999999")}, "decimal exponent"),
         ("int(value)", "eval", {"value": Decimal("1e999999999")}, "decimal exponent"),
         ("round(5, -digits)", "eval", {"digits": 10**9}, "round() digits"),
+        ("'%d' % (value,)", "eval", {"value": Decimal("1e999999999")}, "decimal exponent"),
+        ("[len(set(big)) for i in range(1000)]", "eval", {"big": list(range(500_000))}, "longer than 2.0 seconds"),
         ("big = [[0] * 10000] * 1000", "exec", {}, "task data after the script"),
     ],
 )

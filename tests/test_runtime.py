@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engine import audit, clock
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import ProcessInstance, Task, db
-from engine.runtime import claim_task, complete_task, fire_due_timers, start_case, suspend_case, resume_case
+from engine.runtime import claim_task, complete_task, fire_due_timers, resume_case, start_case, suspend_case
 from tests.conftest import user
 
 PARTY = {"party_type": "organization", "party_name": "某某餐饮有限公司"}

@@ -64,7 +64,8 @@ def _lint_user_task(
     if ts.lane not in LANE_ROLES:
         problems.append(_at(parsed, bpmn_id, f"用户任务必须位于角色泳道内 (lane '{ts.lane}' is not one of {', '.join(LANE_ROLES)})"))
     for name in sorted(set(props) - TASK_PROPERTIES):
-        problems.append(_at(parsed, bpmn_id, f"未知的扩展属性 '{name}' (unknown extension property; allowed: {', '.join(sorted(TASK_PROPERTIES))})"))
+        allowed = ", ".join(sorted(TASK_PROPERTIES))
+        problems.append(_at(parsed, bpmn_id, f"未知的扩展属性 '{name}' (unknown extension property; allowed: {allowed})"))
     form = props.get("form")
     if not form:
         problems.append(_at(parsed, bpmn_id, "用户任务缺少 form 属性 (user task has no form)"))
@@ -164,7 +165,8 @@ def _lint_forms(parsed: ParsedBundle) -> list[Problem]:
             jsonschema.Draft202012Validator.check_schema(schema)
         except jsonschema.SchemaError as exc:
             path = "/".join(str(p) for p in exc.path)
-            problems.append(Problem(f"forms/{name}.json", f"不是有效的 JSON Schema (invalid JSON Schema) at '{path}': {exc.message}", kind="form"))
+            message = f"不是有效的 JSON Schema (invalid JSON Schema) at '{path}': {exc.message}"
+            problems.append(Problem(f"forms/{name}.json", message, kind="form"))
         if schema.get("type") != "object":
             problems.append(Problem(f"forms/{name}.json", "表单的 type 必须为 object (form schema type must be object)", kind="form"))
     return problems

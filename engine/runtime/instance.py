@@ -55,7 +55,7 @@ def script_engine(deadlines: Deadlines) -> Any:
 def lock_instance(instance_id: int) -> ProcessInstance:
     """Row-lock the instance (PostgreSQL FOR UPDATE; SQLite holds the database write lock)."""
     instance = db.session.scalars(
-        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update().execution_options(
+        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update(of=ProcessInstance).execution_options(
             populate_existing=True
         )
     ).first()

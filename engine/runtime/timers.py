@@ -62,7 +62,7 @@ def mark_deadlines(now: dt.datetime, result: SweepResult | None = None) -> Sweep
         rows = list(db.session.scalars(
             select(Task).where(Task.status == "open", column <= now,
                                Task.deadline_state.in_(("normal",) if state == "near" else ("normal", "near")))
-            .with_for_update(skip_locked=True).limit(1000)
+            .with_for_update(skip_locked=True, of=Task).limit(1000)
         ))
         for task in rows:
             task.deadline_state = state
@@ -88,7 +88,7 @@ def _take_due_instance(now: dt.datetime, skip: set[int]) -> ProcessInstance | No
                ProcessInstance.next_timer_at <= now)
         .order_by(ProcessInstance.next_timer_at)
         .limit(1)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=ProcessInstance)
         .execution_options(populate_existing=True)
     )
     if skip:
