@@ -52,6 +52,7 @@ def deploy_bundle(bundle: Bundle, actor: str, comment: str = "", skip_if_unchang
         ))
     db.session.flush()
     activated = []
+    called = {name for _spec, subs in parsed.specs.values() for name in subs}
     for process_id, (spec, subprocess_specs) in sorted(parsed.specs.items()):
         spec_json = specs_to_json(spec, subprocess_specs)
         row = ProcessSpec(
@@ -60,6 +61,7 @@ def deploy_bundle(bundle: Bundle, actor: str, comment: str = "", skip_if_unchang
             name=parsed.process_names.get(process_id, process_id),
             spec_json=spec_json,
             spec_hash=hashlib.sha256(spec_json.encode()).hexdigest(),
+            startable=process_id not in called,
         )
         db.session.add(row)
         db.session.flush()

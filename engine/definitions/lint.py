@@ -30,20 +30,23 @@ def lint(parsed: ParsedBundle, time_limit_keys: set[str]) -> list[Problem]:
     problems: list[Problem] = []
     problems += _lint_xml_constructs(parsed)
     problems += _lint_forms(parsed)
-    seen: set[int] = set()
+    processes: dict[int, BpmnProcessSpec] = {}
     for spec, subprocess_specs in parsed.specs.values():
         for process in (spec, *subprocess_specs.values()):
-            if id(process) in seen:
-                continue
-            seen.add(id(process))
-            problems += _lint_process(parsed, process, time_limit_keys)
+            processes.setdefault(id(process), process)
+    # separate_from may name tasks of the calling procedure (a reviewer vs. the investigators),
+    # so ids resolve across the whole bundle; the check at run time is per case, not per process.
+    task_ids = {getattr(ts, "bpmn_id", None) for p in processes.values() for ts in p.task_specs.values()}
+    for process in processes.values():
+        problems += _lint_process(parsed, process, time_limit_keys, task_ids)
     problems += _lint_dmn(parsed)
     return sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.message))
 
 
-def _lint_process(parsed: ParsedBundle, process: BpmnProcessSpec, time_limit_keys: set[str]) -> list[Problem]:
+def _lint_process(
+    parsed: ParsedBundle, process: BpmnProcessSpec, time_limit_keys: set[str], task_ids: set[Any]
+) -> list[Problem]:
     problems: list[Problem] = []
-    task_ids = {getattr(ts, "bpmn_id", None) for ts in process.task_specs.values()}
     for ts in process.task_specs.values():
         bpmn_id = getattr(ts, "bpmn_id", None) or ts.name
         for source, mode in _expressions_of(ts):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import UTCDateTime, db
@@ -52,6 +52,8 @@ class ProcessSpec(db.Model):
     name: Mapped[str] = mapped_column(String(200), default="")
     spec_json: Mapped[str] = mapped_column(Text)
     spec_hash: Mapped[str] = mapped_column(String(64))
+    # False for processes only reached as a call activity (e.g. legal_review): no case starts there.
+    startable: Mapped[bool] = mapped_column(Boolean, default=True)
 
     deployment: Mapped[Deployment] = relationship(lazy="joined")
 

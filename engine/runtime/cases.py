@@ -57,6 +57,8 @@ def start_case(actor: User, procedure: str, party: dict[str, Any], facts: dict[s
         if not _FACT_KEY.match(key) or not isinstance(value, str | int | float | bool | type(None)):
             raise InvalidInput(f"无效的事实字段 '{key}' (facts are flat snake_case keys with scalar values)")
     spec_row = active_spec(procedure)
+    if not spec_row.startable:
+        raise InvalidInput(f"“{procedure}”只能由其他程序调用，不能直接立案 (this process runs only as a call activity)")
     now = clock.now()
     year = now.astimezone(clock.SHANGHAI).year
     agency = unit.agency_short_name or unit.code

@@ -108,6 +108,7 @@ def upgrade():
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('spec_json', sa.Text(), nullable=False),
     sa.Column('spec_hash', sa.String(length=64), nullable=False),
+    sa.Column('startable', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['deployment_id'], ['deployment.id'], name=op.f('fk_process_spec_deployment_id_deployment')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_process_spec')),
     sa.UniqueConstraint('deployment_id', 'process_id', name=op.f('uq_process_spec_deployment_id'))

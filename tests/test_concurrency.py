@@ -1,0 +1,67 @@
+"""Twenty officers pressing "submit" on the same task at once: exactly one wins."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select
+
+from engine import audit
+from engine.errors import Conflict
+from engine.models import AuditEvent, ProcessInstance, Task, db
+from engine.runtime import complete_task, start_case
+from tests.conftest import user
+
+THREADS = 20
+
+
+def test_twenty_concurrent_completions_one_succeeds_others_already_handled(app, people, mini, frozen):
+    with app.app_context():
+        case = start_case(user("a_handler1"), "mini", {"party_type": "citizen", "party_name": "李四"},
+                          {"proposed_fine": 100})
+        case_id = case.id
+        task_id = db.session.scalars(select(Task.id).where(Task.case_id == case_id)).one()
+        db.session.remove()
+
+    barrier = threading.Barrier(THREADS)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def worker(i: int) -> None:
+        with app.app_context():
+            name = "a_handler1" if i % 2 else "a_handler2"
+            me = user(name)
+            db.session.commit()  # end the read transaction: SQLite's write lock is taken at BEGIN
+            barrier.wait()
+            try:
+                complete_task(me, task_id, {"facts": f"并发提交 {i}", "proposed_fine": 100})
+                result = "ok"
+            except Conflict as exc:
+                result = "conflict:" + exc.message
+            except Exception as exc:  # noqa: BLE001 - any other outcome fails the test below
+                result = f"error:{type(exc).__name__}:{exc}"
+            finally:
+                db.session.remove()
+            with lock:
+                outcomes.append(result)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    barrier.abort()
+
+    assert outcomes.count("ok") == 1, outcomes
+    assert all(o.startswith("conflict:") and "已被他人处理" in o for o in outcomes if o != "ok"), outcomes
+    with app.app_context():
+        task = db.session.get(Task, task_id)
+        assert task.status == "completed"
+        instance = db.session.scalars(select(ProcessInstance).where(ProcessInstance.case_id == case_id)).one()
+        assert instance.version == 3  # started (1), saved at start (2), one completion (3)
+        completions = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.case_id == case_id, AuditEvent.action == "task.completed"))
+        assert completions == 1
+        assert [t.bpmn_id for t in db.session.scalars(select(Task).where(
+            Task.case_id == case_id, Task.status == "open"))] == ["serve"]
+        assert audit.verify(case_id) == []
