@@ -42,10 +42,15 @@ def record(
 ) -> AuditEvent:
     """Append one event to the case's chain (or the system chain) in the current transaction."""
     chain = f"case:{case_id}" if case_id is not None else "system"
-    head = db.session.scalars(select(AuditHead).where(AuditHead.chain == chain).with_for_update()).first()
-    if head is None:
-        head = AuditHead(chain=chain, seq=0, hash=GENESIS)
-        db.session.add(head)
+    # The head locked earlier in this transaction is reused: one lock per chain per command.
+    heads: dict[str, AuditHead] = db.session.info.setdefault("audit_heads", {})
+    head = heads.get(chain)
+    if head is None or head not in db.session:
+        head = db.session.scalars(select(AuditHead).where(AuditHead.chain == chain).with_for_update()).first()
+        if head is None:
+            head = AuditHead(chain=chain, seq=0, hash=GENESIS)
+            db.session.add(head)
+        heads[chain] = head
     event = AuditEvent(
         chain=chain,
         seq=head.seq + 1,

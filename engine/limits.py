@@ -60,9 +60,22 @@ class Deadlines:
 
 
 def load_calendar() -> Calendar:
-    days = [Day(r.day, r.kind, r.name) for r in db.session.scalars(select(CalendarDay))]  # type: ignore[arg-type]
-    years = list(db.session.scalars(select(CalendarYear.year)))
-    return Calendar(days, years)
+    """The calendar as stored now; rebuilt only when its rows changed.
+
+    Every command re-reads the (small) rows as plain tuples, so an administrator's edit applies to
+    the very next deadline in every process; the Calendar object is reused while the rows match.
+    """
+    rows = tuple(db.session.execute(select(CalendarDay.day, CalendarDay.kind, CalendarDay.name).order_by(CalendarDay.day)))
+    years = tuple(db.session.scalars(select(CalendarYear.year).order_by(CalendarYear.year)))
+    key = (rows, years)
+    cached = _calendar_cache.get("current")
+    if cached is None or cached[0] != key:
+        cached = (key, Calendar([Day(d, k, n) for d, k, n in rows], years))  # type: ignore[arg-type]
+        _calendar_cache["current"] = cached
+    return cached[1]
+
+
+_calendar_cache: dict[str, tuple[object, Calendar]] = {}
 
 
 def seed_reference_data(actor: str = "system") -> bool:

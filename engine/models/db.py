@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 
 # Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
 NAMING = {
@@ -28,6 +28,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_transaction_caches(session: Session, transaction: SessionTransaction) -> None:
+    # Per-transaction memos (e.g. locked audit chain heads) must not outlive their transaction.
+    if transaction.parent is None:
+        session.info.pop("audit_heads", None)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -64,8 +71,6 @@ def configure_sqlite(engine: object) -> None:
     taking the write lock at BEGIN makes concurrent commands queue instead, which is what the
     optimistic version check then relies on.
     """
-    from sqlalchemy import event
-
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: object, _record: object) -> None:
         dbapi_connection.isolation_level = None  # type: ignore[attr-defined]

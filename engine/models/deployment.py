@@ -20,9 +20,7 @@ class Deployment(db.Model):
     created_by: Mapped[str] = mapped_column(String(80))
     comment: Mapped[str] = mapped_column(Text, default="")
 
-    files: Mapped[list[DeploymentFile]] = relationship(
-        back_populates="deployment", order_by="DeploymentFile.path", lazy="selectin"
-    )
+    files: Mapped[list[DeploymentFile]] = relationship(back_populates="deployment", order_by="DeploymentFile.path")
 
 
 class DeploymentFile(db.Model):
@@ -33,7 +31,7 @@ class DeploymentFile(db.Model):
     path: Mapped[str] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(10))  # bpmn | dmn | form
     sha256: Mapped[str] = mapped_column(String(64))
-    content: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text, deferred=True)
 
     deployment: Mapped[Deployment] = relationship(back_populates="files")
 
@@ -50,12 +48,13 @@ class ProcessSpec(db.Model):
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"), index=True)
     process_id: Mapped[str] = mapped_column(String(120), index=True)
     name: Mapped[str] = mapped_column(String(200), default="")
-    spec_json: Mapped[str] = mapped_column(Text)
+    # Large; read only when a deployment's specs are first loaded into the process-wide cache.
+    spec_json: Mapped[str] = mapped_column(Text, deferred=True)
     spec_hash: Mapped[str] = mapped_column(String(64))
     # False for processes only reached as a call activity (e.g. legal_review): no case starts there.
     startable: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    deployment: Mapped[Deployment] = relationship(lazy="joined")
+    deployment: Mapped[Deployment] = relationship()
 
 
 class ActiveProcess(db.Model):
