@@ -7,18 +7,24 @@ reverse) cannot be committed. ``verify`` finds edited, deleted and reordered row
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from . import clock
 from .models import AuditEvent, AuditHead, db
 
 GENESIS = "0" * 64
+PENDING = "zhifa_audit_pending"
+# Core tables: audit rows are written in bulk without ORM bookkeeping (they are never updated).
+EVENT = AuditEvent.__table__
+HEAD = AuditHead.__table__
 
 
 @dataclass(frozen=True)
@@ -39,48 +45,82 @@ def record(
     case_id: int | None = None,
     instance_id: int | None = None,
     task_id: str | None = None,
-) -> AuditEvent:
-    """Append one event to the case's chain (or the system chain) in the current transaction."""
+) -> str:
+    """Append one event to the case's chain (or the system chain) in the current transaction.
+
+    Events are hashed at once and written together just before the transaction commits (one
+    statement per command instead of one per event); a rollback discards them with the change.
+    Returns the event's hash.
+    """
     chain = f"case:{case_id}" if case_id is not None else "system"
-    # The head locked earlier in this transaction is reused: one lock per chain per command.
-    heads: dict[str, AuditHead] = db.session.info.setdefault("audit_heads", {})
-    head = heads.get(chain)
-    if head is None or head not in db.session:
-        head = db.session.scalars(select(AuditHead).where(AuditHead.chain == chain).with_for_update()).first()
-        if head is None:
-            head = AuditHead(chain=chain, seq=0, hash=GENESIS)
-            db.session.add(head)
-        heads[chain] = head
-    event = AuditEvent(
-        chain=chain,
-        seq=head.seq + 1,
-        case_id=case_id,
-        instance_id=instance_id,
-        task_id=task_id,
-        actor=actor,
-        action=action,
-        at=clock.now(),
-        data=_plain(data or {}),
-        prev_hash=head.hash,
-    )
-    event.hash = event_hash(event)
-    head.seq, head.hash = event.seq, event.hash
-    db.session.add(event)
-    return event
+    pending: dict[str, dict[str, Any]] = db.session.info.setdefault(PENDING, {})
+    entry = pending.get(chain)
+    if entry is None:
+        # Locking the head serializes writers of one chain (PostgreSQL); SQLite holds its write lock.
+        head = db.session.connection().execute(
+            select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.chain == chain).with_for_update()
+        ).first()
+        entry = {"seq": head.seq if head else 0, "hash": head.hash if head else GENESIS,
+                 "exists": head is not None, "rows": []}
+        pending[chain] = entry
+    values = {
+        "chain": chain,
+        "seq": entry["seq"] + 1,
+        "case_id": case_id,
+        "instance_id": instance_id,
+        "task_id": task_id,
+        "actor": actor,
+        "action": action,
+        "at": clock.now(),
+        "data": _plain(data or {}),
+        "prev_hash": entry["hash"],
+    }
+    values["hash"] = event_hash(values)
+    entry["seq"], entry["hash"] = values["seq"], values["hash"]
+    entry["rows"].append(values)
+    return values["hash"]
 
 
-def event_hash(event: AuditEvent) -> str:
+def write_pending(session: Session) -> None:
+    """Write the transaction's pending events and move each chain head (called before commit)."""
+    pending: dict[str, dict[str, Any]] = session.info.pop(PENDING, {})
+    for chain, entry in pending.items():
+        if not entry["rows"]:
+            continue
+        conn = session.connection()
+        conn.execute(insert(EVENT), entry["rows"])
+        if entry["exists"]:
+            conn.execute(update(HEAD).where(HEAD.c.chain == chain).values(seq=entry["seq"], hash=entry["hash"]))
+        else:
+            conn.execute(insert(HEAD).values(chain=chain, seq=entry["seq"], hash=entry["hash"]))
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    if session.info.get(PENDING):
+        write_pending(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(PENDING, None)
+
+
+def event_hash(values: Any) -> str:
+    """sha256 over the canonical JSON of an event (a row or a mapping of its values)."""
+    get = values.get if isinstance(values, dict) else lambda k: getattr(values, k)
     payload = {
-        "chain": event.chain,
-        "seq": event.seq,
-        "case_id": event.case_id,
-        "instance_id": event.instance_id,
-        "task_id": event.task_id,
-        "actor": event.actor,
-        "action": event.action,
-        "at": event.at.isoformat(),
-        "data": event.data,
-        "prev_hash": event.prev_hash,
+        "chain": get("chain"),
+        "seq": get("seq"),
+        "case_id": get("case_id"),
+        "instance_id": get("instance_id"),
+        "task_id": get("task_id"),
+        "actor": get("actor"),
+        "action": get("action"),
+        "at": get("at").astimezone(dt.UTC).isoformat(),
+        "data": get("data"),
+        "prev_hash": get("prev_hash"),
     }
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
@@ -106,7 +146,10 @@ def verify(case_id: int | None = None) -> list[Finding]:
 def _verify_chain(chain: str) -> list[Finding]:
     findings = []
     prev_hash, expected_seq = GENESIS, 1
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == chain).order_by(AuditEvent.id))
+    # populate_existing: verification must read what is stored now, never a copy cached in this session.
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.chain == chain).order_by(AuditEvent.id).execution_options(populate_existing=True)
+    )
     last: AuditEvent | None = None
     for ev in events:
         if ev.seq != expected_seq:
@@ -118,7 +161,7 @@ def _verify_chain(chain: str) -> list[Finding]:
         if event_hash(ev) != ev.hash:
             findings.append(Finding(chain, ev.seq, ev.id, "记录内容被修改 (row content does not match its hash: edited)"))
         prev_hash, expected_seq, last = ev.hash, ev.seq + 1, ev
-    head = db.session.get(AuditHead, chain)
+    head = db.session.get(AuditHead, chain, populate_existing=True)
     if head is not None and (last is None or head.seq != last.seq or head.hash != last.hash):
         findings.append(Finding(chain, head.seq, None, "链尾与记录不符 (chain head does not match the last row: rows deleted at the end)"))
     return findings

@@ -40,7 +40,7 @@ def validate_form_data(schema: dict[str, Any], data: Any) -> dict[str, Any]:
     """Check submitted data; every error names its field so the form can show it inline."""
     if not isinstance(data, dict):
         raise InvalidInput("表单数据必须是对象 (form data must be an object)")
-    validator = jsonschema.Draft202012Validator(schema, format_checker=_format_checker)
+    validator = _validator(schema)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         details = [_describe(schema, e) for e in errors]
@@ -96,3 +96,19 @@ def json_safe(value: Any) -> Any:
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+
+
+_validators: dict[int, tuple[dict[str, Any], jsonschema.Draft202012Validator]] = {}
+
+
+def _validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    """Validators are reused per schema object (schemas are cached and never mutated)."""
+    hit = _validators.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    validator = jsonschema.Draft202012Validator(schema, format_checker=_format_checker)
+    with _lock:
+        if len(_validators) > 1000:
+            _validators.clear()
+        _validators[id(schema)] = (schema, validator)
+    return validator

@@ -16,33 +16,36 @@ from sqlalchemy import select
 
 from . import clock
 from .calendar import Calendar, parse_start
-from .calendar import CalendarDay as Day
 from .errors import InvalidInput
 from .models import CalendarDay, CalendarYear, TimeLimit, db
+from .reference import Limit, Reference, bump_revision, reference
 
 DATA = Path(__file__).parent / "data"
 
 
 class Deadlines:
-    """Deadline arithmetic for one command: loads the calendar and limits once, on first use."""
+    """Deadline arithmetic for one command, on the reference data in force when it started."""
 
     def __init__(self) -> None:
-        self._calendar: Calendar | None = None
-        self._limits: dict[str, TimeLimit] = {}
+        self._reference: Reference | None = None
+
+    @property
+    def reference(self) -> Reference:
+        if self._reference is None:
+            self._reference = reference()
+        return self._reference
 
     @property
     def calendar(self) -> Calendar:
-        if self._calendar is None:
-            self._calendar = load_calendar()
-        return self._calendar
+        calendar = self.reference.calendar
+        assert calendar is not None
+        return calendar
 
-    def limit(self, key: str) -> TimeLimit:
-        if key not in self._limits:
-            row = db.session.get(TimeLimit, key)
-            if row is None:
-                raise InvalidInput(f"时限 '{key}' 不存在 (unknown time-limit key)")
-            self._limits[key] = row
-        return self._limits[key]
+    def limit(self, key: str) -> Limit:
+        limit = self.reference.limits.get(key)
+        if limit is None:
+            raise InvalidInput(f"时限 '{key}' 不存在 (unknown time-limit key)")
+        return limit
 
     def deadline(self, key: str, start: Any) -> dt.datetime:
         limit = self.limit(key)
@@ -60,22 +63,8 @@ class Deadlines:
 
 
 def load_calendar() -> Calendar:
-    """The calendar as stored now; rebuilt only when its rows changed.
-
-    Every command re-reads the (small) rows as plain tuples, so an administrator's edit applies to
-    the very next deadline in every process; the Calendar object is reused while the rows match.
-    """
-    rows = tuple(db.session.execute(select(CalendarDay.day, CalendarDay.kind, CalendarDay.name).order_by(CalendarDay.day)))
-    years = tuple(db.session.scalars(select(CalendarYear.year).order_by(CalendarYear.year)))
-    key = (rows, years)
-    cached = _calendar_cache.get("current")
-    if cached is None or cached[0] != key:
-        cached = (key, Calendar([Day(d, k, n) for d, k, n in rows], years))  # type: ignore[arg-type]
-        _calendar_cache["current"] = cached
-    return cached[1]
-
-
-_calendar_cache: dict[str, tuple[object, Calendar]] = {}
+    """The calendar in force now."""
+    return Deadlines().calendar
 
 
 def seed_reference_data(actor: str = "system") -> bool:
@@ -98,6 +87,8 @@ def seed_reference_data(actor: str = "system") -> bool:
             for d in days:
                 db.session.add(CalendarDay(day=dt.date.fromisoformat(d["date"]), kind=d["kind"], name=d.get("name", "")))
         added = True
+    if added:
+        bump_revision()
     return added
 
 

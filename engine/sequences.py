@@ -6,7 +6,7 @@ back, a committed one keeps it, so numbers have no gaps and no duplicates under 
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from .models import DocSequence, db
@@ -14,15 +14,16 @@ from .models import DocSequence, db
 
 def next_number(agency: str, doc_type: str, year: int) -> int:
     for _attempt in range(3):
-        row = db.session.scalars(
-            select(DocSequence)
-            .where(DocSequence.agency == agency, DocSequence.doc_type == doc_type, DocSequence.year == year)
-            .with_for_update()
-        ).first()
-        if row is not None:
-            value = row.next_value
-            row.next_value = value + 1
-            return value
+        # One statement takes the number and locks the row until the caller's transaction ends.
+        seq = DocSequence.__table__.c
+        taken = db.session.connection().execute(
+            update(DocSequence.__table__)
+            .where(seq.agency == agency, seq.doc_type == doc_type, seq.year == year)
+            .values(next_value=seq.next_value + 1)
+            .returning(seq.next_value)
+        ).scalar()
+        if taken is not None:
+            return int(taken) - 1
         try:
             with db.session.begin_nested():
                 db.session.add(DocSequence(agency=agency, doc_type=doc_type, year=year, next_value=2))

@@ -21,6 +21,7 @@ from engine.definitions.specs import clear_cache as clear_specs
 from engine.forms import clear_cache as clear_forms
 from engine.limits import seed_reference_data
 from engine.models import Credential, User, db
+from engine.reference import forget as forget_reference
 from engine.users import create_user, ensure_roles, ensure_unit, issue_token
 from webui import create_app
 
@@ -62,6 +63,7 @@ def _database(app: Flask) -> Iterator[None]:
                 for t in tables:
                     conn.execute(text(f'DELETE FROM "{t}"'))
     clear_specs()
+    forget_reference()
     clear_forms()
 
 

@@ -106,7 +106,7 @@ def test_edited_json_data_is_detected(case_id):
     table = AuditEvent.__table__
     db.session.execute(update(table).where(table.c.id == victim_id).values(data=forged))
     db.session.commit()
-    assert db.session.get(AuditEvent, victim_id).data["data"]["facts"] == "伪造的事实"
+    assert db.session.get(AuditEvent, victim_id, populate_existing=True).data["data"]["facts"] == "伪造的事实"
     assert rows_named(audit.verify(case_id)) == {victim_id}
 
 
@@ -169,7 +169,7 @@ def test_rows_swapped_whole_are_detected(case_id):
     for row_id, values in ((a_id, {"seq": -1}), (b_id, content[a_id]), (a_id, content[b_id])):
         db.session.execute(update(table).where(table.c.id == row_id).values(**values))
     db.session.commit()
-    assert db.session.get(AuditEvent, a_id).hash == content[b_id]["hash"]
+    assert db.session.get(AuditEvent, a_id, populate_existing=True).hash == content[b_id]["hash"]
     findings = audit.verify(case_id)
     assert {a_id, b_id} <= rows_named(findings)
     assert not any("edited" in f.problem for f in findings)  # every row still matches its own hash

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from .. import audit, clock
 from ..errors import DeploymentInvalid
 from ..models import ActiveProcess, Deployment, DeploymentFile, ProcessSpec, TimeLimit, db
+from ..reference import bump_revision
 from ..serialization import specs_to_json
 from .bundle import Bundle
 from .lint import lint
@@ -76,6 +77,7 @@ def deploy_bundle(bundle: Bundle, actor: str, comment: str = "", skip_if_unchang
         else:
             continue
         activated.append(process_id)
+    bump_revision()
     audit.record(
         action="deployment.created",
         actor=actor,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 from ..errors import NotFound
-from ..models import ActiveProcess, ProcessSpec, db
+from ..models import ProcessSpec, db
+from ..reference import ActiveSpec, reference
 from ..serialization import Specs, specs_from_json
 
 _cache: dict[int, Specs] = {}
@@ -25,11 +26,12 @@ def load_specs(process_spec_id: int) -> Specs:
     return specs
 
 
-def active_spec(process_id: str) -> ProcessSpec:
-    active = db.session.get(ActiveProcess, process_id)
+def active_spec(process_id: str) -> ActiveSpec:
+    """The spec new cases of ``process_id`` start on (ids only: specs come from the cache)."""
+    active = reference().active.get(process_id)
     if active is None:
         raise NotFound(f"流程 '{process_id}' 尚未部署 (process not deployed)")
-    return active.spec
+    return active
 
 
 def clear_cache() -> None:

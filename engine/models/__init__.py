@@ -2,6 +2,7 @@
 
 from .audit import AuditEvent, AuditHead
 from .case import Case, DocSequence, ProcessInstance, Task
+from .config import ConfigRevision
 from .db import db
 from .deployment import ActiveProcess, Deployment, DeploymentFile, ProcessSpec
 from .notification import Notification
@@ -9,7 +10,7 @@ from .org import ApiToken, Credential, OrgUnit, Role, User, user_role
 from .time_limit import CalendarDay, CalendarYear, TimeLimit
 
 __all__ = [
-    "ActiveProcess", "ApiToken", "AuditEvent", "AuditHead", "CalendarDay", "CalendarYear", "Case", "Credential",
+    "ActiveProcess", "ApiToken", "AuditEvent", "AuditHead", "CalendarDay", "CalendarYear", "Case", "ConfigRevision", "Credential",
     "Deployment", "DeploymentFile", "DocSequence", "Notification", "OrgUnit", "ProcessInstance", "ProcessSpec", "Role",
     "Task", "TimeLimit", "User", "db", "user_role",
 ]

@@ -11,7 +11,7 @@ import datetime as dt
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
+from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
 NAMING = {
@@ -27,14 +27,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_transaction_caches(session: Session, transaction: SessionTransaction) -> None:
-    # Per-transaction memos (e.g. locked audit chain heads) must not outlive their transaction.
-    if transaction.parent is None:
-        session.info.pop("audit_heads", None)
+# Objects stay readable after a command commits (the command's own results); every read that
+# must see other transactions' writes locks or re-reads with populate_existing.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

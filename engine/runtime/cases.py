@@ -17,7 +17,8 @@ from ..forms import validate_form_data
 from ..limits import Deadlines
 from ..models import Case, OrgUnit, ProcessInstance, User, db
 from ..sequences import next_number
-from .instance import Session, lock_instance, new_workflow, open_session, save
+from ..serialization import STATE_FORMAT, dump_state
+from .instance import Session, lock_instance, new_workflow, next_timer, open_session, save
 from .transaction import command
 
 STARTER_ROLES = ("handler", "unit_head")
@@ -63,44 +64,36 @@ def start_case(actor: User, procedure: str, party: dict[str, Any], facts: dict[s
     year = now.astimezone(clock.SHANGHAI).year
     agency = unit.agency_short_name or unit.code
     number = next_number(agency, "case", year)
-    case = Case(
-        case_number=f"{agency}案〔{year}〕{number}号",
-        procedure=procedure,
-        unit_id=unit.id,
-        party_type=party["party_type"],
-        party_name=party["party_name"].strip(),
-        party_id_masked=mask_id_number(party.get("party_id_number", "")),
-        facts=facts,
-        status="open",
-        opened_at=now,
-        opened_by=actor.id,
-    )
-    db.session.add(case)
-    db.session.flush()
     deadlines = Deadlines()
     workflow = new_workflow(spec_row.id, deadlines)
-    start_task = workflow.get_tasks(state=TaskState.READY)[0]
-    start_task.data.update({
-        "case_number": case.case_number,
-        "party_type": case.party_type,
-        "party_name": case.party_name,
+    case_number = f"{agency}案〔{year}〕{number}号"
+    party_name = party["party_name"].strip()
+    workflow.get_tasks(state=TaskState.READY)[0].data.update({
+        "case_number": case_number,
+        "party_type": party["party_type"],
+        "party_name": party_name,
         "unit_code": unit.code,
         "opened_on": now.astimezone(clock.SHANGHAI).date().isoformat(),
         **facts,
     })
-    instance = ProcessInstance(
-        case_id=case.id, process_id=procedure, process_spec_id=spec_row.id, status="running",
-        state="{}", state_format=0, started_at=now, started_by=actor.id,
+    workflow.do_engine_steps()
+    case = Case(
+        case_number=case_number, procedure=procedure, unit_id=unit.id, party_type=party["party_type"],
+        party_name=party_name, party_id_masked=mask_id_number(party.get("party_id_number", "")), facts=facts,
+        status="open", opened_at=now, opened_by=actor.id, paused_days=0,
     )
-    db.session.add(instance)
+    # The instance is inserted with its state after the first engine steps: one INSERT, no UPDATE.
+    instance = ProcessInstance(
+        case=case, process_id=procedure, process_spec_id=spec_row.id, status="running", started_at=now,
+        started_by=actor.id, state=dump_state(workflow), state_format=STATE_FORMAT, next_timer_at=next_timer(workflow),
+    )
+    db.session.add_all([case, instance])
     db.session.flush()
     audit.record("case.started", actor.username,
                  {"procedure": procedure, "deployment": spec_row.deployment_id, "case_number": case.case_number,
                   "party_type": case.party_type, "facts": facts},
                  case_id=case.id, instance_id=instance.id)
-    session = Session(instance, workflow, deadlines, actor.username)
-    workflow.do_engine_steps()
-    save(session)
+    save(Session(instance, workflow, deadlines, actor.username), state=instance.state)
     return case
 
 

@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from .. import audit, clock
 from ..definitions.specs import load_specs
@@ -37,7 +37,7 @@ class Session:
     workflow: BpmnWorkflow
     deadlines: Deadlines
     actor: str
-    created_tasks: list[Task] = field(default_factory=list)
+    created_tasks: list[str] = field(default_factory=list)
 
 
 def new_workflow(process_spec_id: int, deadlines: Deadlines) -> BpmnWorkflow:
@@ -120,12 +120,13 @@ def _timer_values(task: SpiffTask) -> list[dt.datetime]:
     return [v.astimezone(dt.UTC) for v in out if isinstance(v, dt.datetime)]
 
 
-def save(session: Session) -> None:
-    """Serialize, sync the inbox projection and timers; the caller commits."""
+def save(session: Session, state: str | None = None) -> None:
+    """Serialize (unless ``state`` is the workflow's current dump), sync the projection and timers."""
     instance, workflow = session.instance, session.workflow
     now = clock.now()
-    sync_tasks(session, now)
-    instance.state = dump_state(workflow)
+    state = state if state is not None else dump_state(workflow)
+    if state != instance.state:  # an unchanged state costs no UPDATE (and no version bump)
+        instance.state = state
     instance.state_format = STATE_FORMAT
     instance.next_timer_at = next_timer(workflow)
     if workflow.is_completed() and instance.status == "running":
@@ -138,45 +139,49 @@ def save(session: Session) -> None:
             case.closed_at = now
         audit.record("case.closed", session.actor, {"process": instance.process_id}, case_id=case.id,
                      instance_id=instance.id)
+    sync_tasks(session, now)
 
 
 def sync_tasks(session: Session, now: dt.datetime) -> None:
     instance, case = session.instance, session.instance.case
-    open_rows = {
-        t.id: t for t in db.session.scalars(
-            select(Task).where(Task.instance_id == instance.id, Task.status == "open")
-        )
-    }
+    db.session.flush()  # the Core reads below must see this command's own ORM changes (a completed task)
+    conn = db.session.connection()
+    known = {tid: status for tid, status in conn.execute(select(Task.id, Task.status).where(Task.instance_id == instance.id))}
     ready = {str(t.id): t for t in ready_user_tasks(session.workflow)}
-    for task_id, row in open_rows.items():
-        if task_id not in ready:
-            # Withdrawn by the process itself (a boundary timer fired, the case was cancelled).
-            row.status = "cancelled"
-            row.completed_at = now
-            audit.record("task.cancelled", session.actor, {"task": row.name, "bpmn_id": row.bpmn_id},
-                         case_id=case.id, instance_id=instance.id, task_id=row.id)
-    for task_id, task in ready.items():
-        if task_id in open_rows:
-            continue
-        if db.session.get(Task, task_id) is not None:
-            continue  # already completed under this id (never reopened)
-        row = _projection_row(session, task, case, now)
-        db.session.add(row)
-        session.created_tasks.append(row)
-        audit.record("task.created", session.actor,
-                     {"task": row.name, "bpmn_id": row.bpmn_id, "role": row.role,
-                      "due_at": row.due_at.isoformat() if row.due_at else None},
+    new_rows: list[dict[str, Any]] = []
+    withdrawn = [task_id for task_id, status in known.items() if status == "open" and task_id not in ready]
+    # Withdrawn by the process itself (a boundary timer fired, the case was cancelled).
+    for row in db.session.scalars(select(Task).where(Task.id.in_(withdrawn))) if withdrawn else ():
+        row.status = "cancelled"
+        row.completed_at = now
+        audit.record("task.cancelled", session.actor, {"task": row.name, "bpmn_id": row.bpmn_id},
                      case_id=case.id, instance_id=instance.id, task_id=row.id)
+    for task_id, task in ready.items():
+        if task_id in known:
+            continue  # already projected (open, or completed under this id: never reopened)
+        row = _projection_row(session, task, case, now)
+        new_rows.append(row)
+        audit.record("task.created", session.actor,
+                     {"task": row["name"], "bpmn_id": row["bpmn_id"], "role": row["role"],
+                      "due_at": row["due_at"].isoformat() if row["due_at"] else None},
+                     case_id=case.id, instance_id=instance.id, task_id=row["id"])
+    if new_rows:
+        # Plain rows: the projection is written in one statement, without ORM bookkeeping.
+        conn.execute(insert(Task.__table__), new_rows)
+        session.created_tasks.extend(r["id"] for r in new_rows)
 
 
-def _projection_row(session: Session, task: SpiffTask, case: Case, now: dt.datetime) -> Task:
+def _projection_row(session: Session, task: SpiffTask, case: Case, now: dt.datetime) -> dict[str, Any]:
     spec = task.task_spec
     props: dict[str, str] = (getattr(spec, "extensions", {}) or {}).get("properties", {}) or {}
     key = props.get("time_limit")
     due_at = warn_at = None
     if key:
         due_at, warn_at = session.deadlines.task_due(key, now)
-    return Task(
+    return dict(
+        assignee_id=None,
+        completed_by=None,
+        completed_at=None,
         id=str(task.id),
         instance_id=session.instance.id,
         case_id=case.id,
