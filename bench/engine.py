@@ -43,6 +43,9 @@ LEAD = {"lead_source": "inspection", "lead_received_on": "2026-03-02", "lead_sum
         "verification_findings": "核查属实", "filing_recommendation": "file", "recommendation_reason": "需要立案"}
 
 
+ROUNDS = 5  # rates are the best of several interleaved rounds: a busy neighbour slows both sides alike
+
+
 def bare_starts(n: int) -> tuple[float, int]:
     parsed = parse_bundle(Bundle.from_directories(REPO_ROOT / "processes", REPO_ROOT / "forms"))
     spec, subprocess_specs = parsed.specs[PROCEDURE]
@@ -74,14 +77,16 @@ def main() -> None:
         db.session.add(Credential(user_id=user.id, kind="law_enforcement", number="BENCH-1", expires_on=dt.date(2099, 1, 1)))
         db.session.commit()
 
-        bare_rate, bare_bytes = bare_starts(args.cases)
-        # Same run, same machine: interleave is unnecessary; warm both paths first.
-        start_case(user, PROCEDURE, PARTY, FACTS)
-        t0 = time.perf_counter()
-        case_ids = [start_case(user, PROCEDURE, PARTY, FACTS).id for _ in range(args.cases)]
-        zhifa_rate = args.cases / (time.perf_counter() - t0)
-        bare_rate2, _ = bare_starts(args.cases)
-        bare_rate = (bare_rate + bare_rate2) / 2
+        start_case(user, PROCEDURE, PARTY, FACTS)  # warm caches (specs, reference data, compiled SQL)
+        bare_rates, zhifa_rates, case_ids = [], [], []
+        per_round = max(1, args.cases // ROUNDS)
+        for _ in range(ROUNDS):
+            rate, bare_bytes = bare_starts(per_round)
+            bare_rates.append(rate)
+            t0 = time.perf_counter()
+            case_ids += [start_case(user, PROCEDURE, PARTY, FACTS).id for _ in range(per_round)]
+            zhifa_rates.append(per_round / (time.perf_counter() - t0))
+        bare_rate, zhifa_rate = max(bare_rates), max(zhifa_rates)
 
         state_sizes = [len(s) for s in db.session.scalars(
             select(ProcessInstance.state).where(ProcessInstance.case_id.in_(case_ids[:50])))]
@@ -117,7 +122,7 @@ def main() -> None:
 
     dialect = url.split(":", 1)[0]
     med, bare_med = statistics.median(timings), statistics.median(bare_timings)
-    print(f"zhifa engine benchmark ({dialect}, {args.cases} cases, procedure '{PROCEDURE}')")
+    print(f"zhifa engine benchmark ({dialect}, {len(case_ids)} cases in {ROUNDS} interleaved rounds, procedure '{PROCEDURE}')")
     print(f"  bare SpiffWorkflow start+serialize : {bare_rate:8.1f} cases/s")
     print(f"  zhifa persisted start_case         : {zhifa_rate:8.1f} cases/s   ratio {zhifa_rate / bare_rate:.2f}x (target >= 0.5)")
     print(f"  load+complete+save per task        : {med:8.2f} ms median (bare {bare_med:.2f} ms, ratio {med / bare_med:.2f}x)")

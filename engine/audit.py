@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from . import clock
@@ -25,6 +25,11 @@ PENDING = "zhifa_audit_pending"
 # Core tables: audit rows are written in bulk without ORM bookkeeping (they are never updated).
 EVENT = AuditEvent.__table__
 HEAD = AuditHead.__table__
+# Statements built once: constructing them per call costs more than running them.
+_LOCK_HEAD = select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.chain == bindparam("b_chain")).with_for_update()
+_INSERT_EVENT = insert(EVENT)
+_INSERT_HEAD = insert(HEAD)
+_UPDATE_HEAD = update(HEAD).where(HEAD.c.chain == bindparam("b_chain")).values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
 
 
 @dataclass(frozen=True)
@@ -57,9 +62,7 @@ def record(
     entry = pending.get(chain)
     if entry is None:
         # Locking the head serializes writers of one chain (PostgreSQL); SQLite holds its write lock.
-        head = db.session.connection().execute(
-            select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.chain == chain).with_for_update()
-        ).first()
+        head = db.session.connection().execute(_LOCK_HEAD, {"b_chain": chain}).first()
         entry = {"seq": head.seq if head else 0, "hash": head.hash if head else GENESIS,
                  "exists": head is not None, "rows": []}
         pending[chain] = entry
@@ -88,11 +91,11 @@ def write_pending(session: Session) -> None:
         if not entry["rows"]:
             continue
         conn = session.connection()
-        conn.execute(insert(EVENT), entry["rows"])
+        conn.execute(_INSERT_EVENT, entry["rows"])
         if entry["exists"]:
-            conn.execute(update(HEAD).where(HEAD.c.chain == chain).values(seq=entry["seq"], hash=entry["hash"]))
+            conn.execute(_UPDATE_HEAD, {"b_chain": chain, "b_seq": entry["seq"], "b_hash": entry["hash"]})
         else:
-            conn.execute(insert(HEAD).values(chain=chain, seq=entry["seq"], hash=entry["hash"]))
+            conn.execute(_INSERT_HEAD, {"chain": chain, "seq": entry["seq"], "hash": entry["hash"]})
 
 
 @event.listens_for(Session, "before_commit")

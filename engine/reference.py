@@ -61,8 +61,11 @@ def reference() -> Reference:
     return fresh
 
 
+_REVISION = select(ConfigRevision.__table__.c.value).where(ConfigRevision.__table__.c.id == 1)
+
+
 def current_revision() -> int:
-    value = db.session.connection().execute(select(ConfigRevision.value).where(ConfigRevision.id == 1)).scalar()
+    value = db.session.connection().execute(_REVISION).scalar()
     return int(value or 0)
 
 

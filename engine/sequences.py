@@ -6,22 +6,24 @@ back, a committed one keeps it, so numbers have no gaps and no duplicates under 
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 
 from .models import DocSequence, db
+
+_SEQ = DocSequence.__table__.c
+_TAKE = (
+    update(DocSequence.__table__)
+    .where(_SEQ.agency == bindparam("b_agency"), _SEQ.doc_type == bindparam("b_type"), _SEQ.year == bindparam("b_year"))
+    .values(next_value=_SEQ.next_value + 1)
+    .returning(_SEQ.next_value)
+)
 
 
 def next_number(agency: str, doc_type: str, year: int) -> int:
     for _attempt in range(3):
         # One statement takes the number and locks the row until the caller's transaction ends.
-        seq = DocSequence.__table__.c
-        taken = db.session.connection().execute(
-            update(DocSequence.__table__)
-            .where(seq.agency == agency, seq.doc_type == doc_type, seq.year == year)
-            .values(next_value=seq.next_value + 1)
-            .returning(seq.next_value)
-        ).scalar()
+        taken = db.session.connection().execute(_TAKE, {"b_agency": agency, "b_type": doc_type, "b_year": year}).scalar()
         if taken is not None:
             return int(taken) - 1
         try:

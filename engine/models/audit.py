@@ -17,9 +17,10 @@ class AuditEvent(db.Model):
     __tablename__ = "audit_event"
     __table_args__ = (UniqueConstraint("chain", "seq"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    chain: Mapped[str] = mapped_column(String(40), index=True)  # "case:<id>" or "system"
+    # (chain, seq) is unique and indexed: a case's history is read by chain, so no other index is kept.
+    chain: Mapped[str] = mapped_column(String(40))  # "case:<id>" or "system"
     seq: Mapped[int] = mapped_column(Integer)
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
     instance_id: Mapped[int | None] = mapped_column(Integer)
     task_id: Mapped[str | None] = mapped_column(String(36))
     actor: Mapped[str] = mapped_column(String(80))

@@ -41,7 +41,7 @@ class ProcessInstance(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
     process_id: Mapped[str] = mapped_column(String(120))
     process_spec_id: Mapped[int] = mapped_column(ForeignKey("process_spec.id"))
-    status: Mapped[str] = mapped_column(String(20), index=True)  # running | suspended | completed | terminated
+    status: Mapped[str] = mapped_column(String(20))  # running | suspended | completed | terminated
     state: Mapped[str] = mapped_column(Text)
     state_format: Mapped[int] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)

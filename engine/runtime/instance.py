@@ -8,6 +8,7 @@ events, commit — all in one transaction.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -16,7 +17,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from .. import audit, clock
 from ..definitions.specs import load_specs
@@ -85,21 +86,23 @@ def find_task(workflow: BpmnWorkflow, task_id: str) -> SpiffTask | None:
 
 def ready_user_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
     """READY manual tasks of the workflow and of every running call activity / subprocess."""
-    tasks = list(workflow.get_tasks(state=TaskState.READY, manual=True))
-    for sub in workflow.subprocesses.values():
-        tasks.extend(sub.get_tasks(state=TaskState.READY, manual=True))
-    return tasks
+    return [t for t in _all_tasks(workflow) if t.state == TaskState.READY and t.task_spec.manual]
 
 
 def next_timer(workflow: BpmnWorkflow) -> dt.datetime | None:
     """Earliest pending timer, from the due values SpiffWorkflow stored when the timer started."""
     due: list[dt.datetime] = []
-    for task in workflow.get_tasks(state=TaskState.WAITING):
-        due += _timer_values(task)
-    for sub in workflow.subprocesses.values():
-        for task in sub.get_tasks(state=TaskState.WAITING):
+    for task in _all_tasks(workflow):
+        if task.state == TaskState.WAITING:
             due += _timer_values(task)
     return min(due) if due else None
+
+
+def _all_tasks(workflow: BpmnWorkflow) -> Iterator[SpiffTask]:
+    # The flat task dicts, not TaskIterator: a tree walk with filters costs several times more.
+    yield from workflow.tasks.values()
+    for sub in workflow.subprocesses.values():
+        yield from sub.tasks.values()
 
 
 def _timer_values(task: SpiffTask) -> list[dt.datetime]:
@@ -125,10 +128,10 @@ def save(session: Session, state: str | None = None) -> None:
     instance, workflow = session.instance, session.workflow
     now = clock.now()
     state = state if state is not None else dump_state(workflow)
-    if state != instance.state:  # an unchanged state costs no UPDATE (and no version bump)
-        instance.state = state
-    instance.state_format = STATE_FORMAT
-    instance.next_timer_at = next_timer(workflow)
+    # Assign only what changed: an untouched row costs no flush work, no UPDATE and no version bump.
+    for attr, value in (("state", state), ("state_format", STATE_FORMAT), ("next_timer_at", next_timer(workflow))):
+        if getattr(instance, attr) != value:
+            setattr(instance, attr, value)
     if workflow.is_completed() and instance.status == "running":
         instance.status = "completed"
         instance.ended_at = now
@@ -142,11 +145,16 @@ def save(session: Session, state: str | None = None) -> None:
     sync_tasks(session, now)
 
 
+_KNOWN_TASKS = select(Task.__table__.c.id, Task.__table__.c.status).where(Task.__table__.c.instance_id == bindparam("b_instance"))
+_INSERT_TASK = insert(Task.__table__)
+
+
 def sync_tasks(session: Session, now: dt.datetime) -> None:
     instance, case = session.instance, session.instance.case
-    db.session.flush()  # the Core reads below must see this command's own ORM changes (a completed task)
+    if db.session.new or db.session.dirty:
+        db.session.flush()  # the Core reads below must see this command's own ORM changes (a completed task)
     conn = db.session.connection()
-    known = {tid: status for tid, status in conn.execute(select(Task.id, Task.status).where(Task.instance_id == instance.id))}
+    known = {tid: status for tid, status in conn.execute(_KNOWN_TASKS, {"b_instance": instance.id})}
     ready = {str(t.id): t for t in ready_user_tasks(session.workflow)}
     new_rows: list[dict[str, Any]] = []
     withdrawn = [task_id for task_id, status in known.items() if status == "open" and task_id not in ready]
@@ -167,7 +175,7 @@ def sync_tasks(session: Session, now: dt.datetime) -> None:
                      case_id=case.id, instance_id=instance.id, task_id=row["id"])
     if new_rows:
         # Plain rows: the projection is written in one statement, without ORM bookkeeping.
-        conn.execute(insert(Task.__table__), new_rows)
+        conn.execute(_INSERT_TASK, new_rows)
         session.created_tasks.extend(r["id"] for r in new_rows)
 
 

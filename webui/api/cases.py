@@ -62,7 +62,7 @@ def read_case(case_id: int) -> dict[str, Any]:
 
 def case_detail(case: Case) -> dict[str, Any]:
     tasks = list(db.session.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.created_at)))
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq))
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == f"case:{case.id}").order_by(AuditEvent.seq))
     instances = db.session.execute(
         select(ProcessInstance, ProcessSpec).join(ProcessSpec, ProcessSpec.id == ProcessInstance.process_spec_id)
         .where(ProcessInstance.case_id == case.id).order_by(ProcessInstance.id)
