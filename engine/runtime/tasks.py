@@ -47,7 +47,7 @@ def unclaim_task(actor: User, task_id: str) -> Task:
     if task.assignee_id != actor.id and not (actor.has_role("unit_head") and task.unit_id == actor.unit_id):
         raise Forbidden("只能退回自己认领的任务 (you can only release your own task)")
     previous = task.assignee.username if task.assignee else None
-    task.assignee_id = None
+    task.assignee = None
     audit.record("task.unclaimed", actor.username, {"task": task.name, "previous": previous},
                  case_id=task.case_id, instance_id=task.instance_id, task_id=task.id)
     return task
@@ -66,7 +66,7 @@ def reassign_task(actor: User, task_id: str, to_username: str) -> Task:
     if reason:
         raise InvalidInput(f"{target.display_name or target.username} 不能办理该任务：{reason}", details={"reason": reason})
     previous = task.assignee.username if task.assignee else None
-    task.assignee_id = target.id
+    task.assignee = target
     audit.record("task.reassigned", actor.username, {"task": task.name, "from": previous, "to": target.username},
                  case_id=task.case_id, instance_id=task.instance_id, task_id=task.id)
     db.session.add(Notification(user_id=target.id, kind="assigned", task_id=task.id, case_id=task.case_id,
@@ -105,7 +105,7 @@ def complete_task(actor: User, task_id: str, data: dict[str, Any], version: int 
     spiff_task.run()
     session.workflow.do_engine_steps()
     task.status = "completed"
-    task.assignee_id = actor.id
+    task.assignee = actor
     task.completed_by = actor.id
     task.completed_at = now
     audit.record("task.completed", actor.username, {"task": task.name, "bpmn_id": task.bpmn_id, "data": data},
