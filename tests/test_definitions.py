@@ -16,7 +16,6 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
-from lxml import etree
 from sqlalchemy import func, select
 
 from engine.definitions import Bundle, BundleFile, deploy_bundle
@@ -208,8 +207,6 @@ def test_entity_expansion_bomb_is_rejected_as_malformed_xml(ctx, mini):
     assert any(d["file"] == MINI_BPMN and d["kind"] == "xml" and d["line"] for d in details), details
 
 
-@pytest.mark.xfail(strict=True, raises=etree.XMLSchemaValidateError,
-                   reason="engine bug: parse.py _xsd_ok lets lxml's XMLSchemaValidateError escape for unexpanded entities")
 @pytest.mark.parametrize("entity", [
     pytest.param('<!ENTITY xxe SYSTEM "file:///etc/passwd">', id="external"),
     pytest.param(f'<!ENTITY xxe "{xml_text(ESCAPE)}">', id="internal"),
@@ -220,15 +217,13 @@ def test_entity_reference_in_bpmn_is_rejected_not_crashing(ctx, mini, entity):
     assert any(d["file"] == MINI_BPMN and (d["line"] or d["element"]) for d in details)
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeDecodeError,
-                   reason="engine bug: deploy.py stores content.decode('utf-8') after validation accepted GB18030 XML")
 def test_bpmn_in_another_encoding_is_rejected_or_deployed_never_crashing(ctx, mini):
     text = original(MINI_BPMN).replace('encoding="UTF-8"', 'encoding="GB18030"')
     bundle = mini_bundle().replace([BundleFile(MINI_BPMN, text.encode("gb18030"))])
     try:
         deploy_bundle(bundle, "test")
     except DeploymentInvalid as err:
-        assert any(d["file"] == MINI_BPMN for d in err.value.details)
+        assert any(d["file"] == MINI_BPMN for d in err.details)
         db.session.rollback()
         assert count(Deployment) == 1
 
@@ -302,8 +297,6 @@ def test_form_that_is_not_a_json_schema_is_rejected(ctx, mini):
     assert problem["kind"] == "form" and "required" in problem["message"]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: JSON Schema problems carry neither line nor element "
-                                       "(engine/definitions/lint.py _lint_forms)")
 def test_form_that_is_not_a_json_schema_names_line_or_element(ctx, mini):
     details = rejected(mutated("forms/mini_serve.json", ('"required": ["served_on"]', '"required": "served_on"')))
     [problem] = [d for d in details if d["file"] == "forms/mini_serve.json"]
@@ -615,8 +608,6 @@ def test_zip_with_a_forbidden_member_is_refused():
         Bundle.from_uploads([("bundle.zip", zip_of({"ok.bpmn": b"<p/>", "evil.py": b"import os"}))])
 
 
-@pytest.mark.xfail(strict=True, raises=zipfile.BadZipFile,
-                   reason="engine bug: bundle.py _unzip does not catch BadZipFile from archive.read (bad CRC)")
 def test_zip_with_a_corrupt_member_is_refused():
     data = bytearray(zip_of({"a.bpmn": b"<definitions>hello world</definitions>"}))
     data[data.index(b"hello")] ^= 0x20  # stored uncompressed: flip one bit, the CRC no longer matches

@@ -17,9 +17,9 @@ from engine import audit, clock
 from engine.definitions import Bundle, deploy_bundle
 from engine.errors import ZhifaError
 from engine.limits import seed_reference_data
-from engine.models import User, db
+from engine.models import OrgUnit, User, db
 from engine.runtime import fire_due_timers
-from engine.users import create_user, ensure_roles, issue_token
+from engine.users import create_user, ensure_roles, ensure_unit, issue_token
 
 
 def init_app(app: Flask) -> None:
@@ -116,6 +116,9 @@ def deploy(directory: Path | None, comment: str) -> None:
     else:
         processes = forms = directory
     try:
+        ensure_roles()
+        seed_reference_data()  # lint needs the time-limit registry, even on a database set up by hand
+        db.session.commit()
         deployment_id = deploy_directory(processes, forms, comment)
     except ZhifaError as exc:
         click.echo(exc.message, err=True)
@@ -187,6 +190,9 @@ def users() -> None:
 @with_appcontext
 def users_create(name: str, unit: str, roles: tuple[str, ...], password: str | None, display_name: str) -> None:
     try:
+        if db.session.scalars(select(OrgUnit.id).where(OrgUnit.code == unit)).first() is None:
+            ensure_unit(unit)
+            click.echo(f"created unit {unit}")
         _user, password_out = create_user(name, unit, list(roles), password, display_name, actor="cli")
         db.session.commit()
     except ZhifaError as exc:

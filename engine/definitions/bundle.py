@@ -10,6 +10,7 @@ import hashlib
 import io
 import posixpath
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +83,8 @@ class Bundle:
         """Files as uploaded (name, bytes); a ``.zip`` is expanded in memory."""
         files: dict[str, BundleFile] = {}
         for name, content in uploads:
+            if len(content) > (MAX_FILES * MAX_FILE_BYTES // 10 if name.lower().endswith(".zip") else MAX_FILE_BYTES):
+                raise InvalidInput(f"文件过大: {name} (file too large)")
             if name.lower().endswith(".zip"):
                 for inner_name, inner in _unzip(content):
                     f = BundleFile(safe_path(inner_name), inner)
@@ -125,5 +128,8 @@ def _unzip(content: bytes) -> list[tuple[str, bytes]]:
         total += info.file_size
         if total > MAX_FILES * MAX_FILE_BYTES // 10:
             raise InvalidInput("zip 内容过大 (archive too large)")
-        out.append((info.filename, archive.read(info)))
+        try:
+            out.append((info.filename, archive.read(info)))
+        except (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError) as exc:
+            raise InvalidInput(f"zip 中的文件 {info.filename} 无法读取 (unreadable zip member: {exc})")
     return out

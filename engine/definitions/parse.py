@@ -100,10 +100,23 @@ def _parse_forms(bundle: Bundle, parsed: ParsedBundle) -> None:
 
 def _xml(f: BundleFile, parsed: ParsedBundle) -> Any:
     try:
+        # Stored and served as UTF-8 text; another encoding would be mangled on the way back out.
+        f.content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = f.content[: exc.start].count(b"\n") + 1
+        parsed.problems.append(Problem(f.path, "文件必须使用 UTF-8 编码 (files must be UTF-8 encoded)", line=line, kind="xml"))
+        return None
+    try:
         root = etree.fromstring(f.content, etree.XMLParser(**_XML_PARSER_OPTIONS))
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if hasattr(exc, "lineno") else None
         parsed.problems.append(Problem(f.path, f"XML 格式错误 (malformed XML): {exc.msg}", line=line, kind="xml"))
+        return None
+    doctype = root.getroottree().docinfo
+    if doctype.doctype or doctype.internalDTD is not None:
+        # BPMN and DMN need no DTD; entities are a classic way in (XXE, expansion bombs).
+        parsed.problems.append(Problem(f.path, "不允许 DOCTYPE/实体声明 (DOCTYPE and entity declarations are not allowed)",
+                                       line=1, kind="xml"))
         return None
     parsed.trees[f.path] = root
     return root
@@ -125,8 +138,12 @@ def _xsd_ok(f: BundleFile, root: Any, validator: BpmnValidator | None, parsed: P
         return False
     validator.preprocess(root)
     schema = validator.validator
-    if schema.validate(root):
-        return True
+    try:
+        if schema.validate(root):
+            return True
+    except etree.XMLSchemaValidateError as exc:
+        parsed.problems.append(Problem(f.path, f"不符合 XSD 规范 (XSD validation failed): {exc}", line=1, kind="xsd"))
+        return False
     for err in schema.error_log:
         parsed.problems.append(Problem(f.path, f"不符合 XSD 规范 (XSD violation): {err.message}", line=err.line, kind="xsd"))
     return False
