@@ -7,11 +7,10 @@ from flask_login import login_required
 from sqlalchemy import func, select
 
 from engine.access import why_not_eligible
-from engine.clock import SHANGHAI
 from engine.inbox import task_query
 from engine.models import Task, db
 
-from .api.present import deadline_badge
+from .api.present import deadline_badge, due_label
 
 bp = Blueprint("inbox", __name__)
 PER_PAGE = 50
@@ -30,4 +29,4 @@ def index() -> str:
     if scope == "available":
         rows = [t for t in rows if why_not_eligible(g.user, t) is None]
     return render_template("inbox.html", scope=scope, tasks=rows, total=total, page=page, per_page=PER_PAGE,
-                           badge=deadline_badge, tz=SHANGHAI)
+                           badge=deadline_badge, due_label=due_label)

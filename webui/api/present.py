@@ -66,3 +66,13 @@ def case_summary(case: Case) -> dict[str, Any]:
 def audit_entry(ev: AuditEvent) -> dict[str, Any]:
     return {"seq": ev.seq, "at": iso(ev.at), "actor": ev.actor, "action": ev.action, "task_id": ev.task_id,
             "data": ev.data, "hash": ev.hash}
+
+
+def due_label(value: dt.datetime | None) -> str:
+    """A legal deadline ends at 24:00 of its last day: show "2026-03-10 24:00", not "03-11 00:00"."""
+    if value is None:
+        return ""
+    local = value.astimezone(clock.SHANGHAI)
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return (local - dt.timedelta(days=1)).strftime("%Y-%m-%d") + " 24:00"
+    return local.strftime("%Y-%m-%d %H:%M")
