@@ -50,19 +50,20 @@ def record(
     case_id: int | None = None,
     instance_id: int | None = None,
     task_id: str | None = None,
+    new_chain: bool = False,
 ) -> str:
     """Append one event to the case's chain (or the system chain) in the current transaction.
 
     Events are hashed at once and written together just before the transaction commits (one
     statement per command instead of one per event); a rollback discards them with the change.
-    Returns the event's hash.
+    Returns the event's hash. ``new_chain`` (a case created in this transaction) skips the head lookup.
     """
     chain = f"case:{case_id}" if case_id is not None else "system"
     pending: dict[str, dict[str, Any]] = db.session.info.setdefault(PENDING, {})
     entry = pending.get(chain)
     if entry is None:
         # Locking the head serializes writers of one chain (PostgreSQL); SQLite holds its write lock.
-        head = db.session.connection().execute(_LOCK_HEAD, {"b_chain": chain}).first()
+        head = None if new_chain else db.session.connection().execute(_LOCK_HEAD, {"b_chain": chain}).first()
         entry = {"seq": head.seq if head else 0, "hash": head.hash if head else GENESIS,
                  "exists": head is not None, "rows": []}
         pending[chain] = entry

@@ -93,8 +93,8 @@ def start_case(actor: User, procedure: str, party: dict[str, Any], facts: dict[s
     audit.record("case.started", actor.username,
                  {"procedure": procedure, "deployment": spec_row.deployment_id, "case_number": case.case_number,
                   "party_type": case.party_type, "facts": facts},
-                 case_id=case.id, instance_id=instance.id)
-    save(Session(instance, workflow, deadlines, actor.username), state=instance.state)
+                 case_id=case.id, instance_id=instance.id, new_chain=True)
+    save(Session(instance, workflow, deadlines, actor.username, new=True), state=instance.state)
     return case
 
 

@@ -38,6 +38,7 @@ class Session:
     workflow: BpmnWorkflow
     deadlines: Deadlines
     actor: str
+    new: bool = False  # the instance was created in this transaction: it has no projected tasks yet
     created_tasks: list[str] = field(default_factory=list)
 
 
@@ -154,7 +155,9 @@ def sync_tasks(session: Session, now: dt.datetime) -> None:
     if db.session.new or db.session.dirty:
         db.session.flush()  # the Core reads below must see this command's own ORM changes (a completed task)
     conn = db.session.connection()
-    known = {tid: status for tid, status in conn.execute(_KNOWN_TASKS, {"b_instance": instance.id})}
+    known = {} if session.new else {
+        tid: status for tid, status in conn.execute(_KNOWN_TASKS, {"b_instance": instance.id})
+    }
     ready = {str(t.id): t for t in ready_user_tasks(session.workflow)}
     new_rows: list[dict[str, Any]] = []
     withdrawn = [task_id for task_id, status in known.items() if status == "open" and task_id not in ready]
