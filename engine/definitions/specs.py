@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from sqlalchemy import select
+
 from ..errors import NotFound
 from ..models import ProcessSpec, db
 from ..reference import ActiveSpec, reference
@@ -38,3 +40,18 @@ def clear_cache() -> None:
     """Forget parsed specs (tests that reset the database reuse ids)."""
     with _lock:
         _cache.clear()
+        _deployment_of.clear()
+
+
+_deployment_of: dict[int, int] = {}
+
+
+def deployment_of(process_spec_id: int) -> int:
+    """The deployment a stored spec belongs to (immutable, so remembered once read)."""
+    deployment_id = _deployment_of.get(process_spec_id)
+    if deployment_id is None:
+        deployment_id = db.session.connection().execute(
+            select(ProcessSpec.deployment_id).where(ProcessSpec.id == process_spec_id)
+        ).scalar_one()
+        _deployment_of[process_spec_id] = deployment_id
+    return deployment_id

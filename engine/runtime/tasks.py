@@ -9,9 +9,10 @@ from sqlalchemy import select, update
 
 from .. import audit, clock
 from ..access import get_task, why_not_eligible
+from ..definitions.specs import deployment_of
 from ..errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
 from ..forms import form_schema, validate_form_data
-from ..models import Notification, ProcessInstance, ProcessSpec, Task, User, db
+from ..models import Notification, Task, User, db
 from .instance import find_task, lock_instance, open_session, save
 from .transaction import command
 
@@ -94,7 +95,7 @@ def complete_task(actor: User, task_id: str, data: dict[str, Any], version: int 
     if reason:
         raise Forbidden(f"不能办理该任务：{reason}", details={"reason": reason})
     if task.form:
-        data = validate_form_data(form_schema(_deployment_of(instance), task.form), data)
+        data = validate_form_data(form_schema(deployment_of(instance.process_spec_id), task.form), data)
     session = open_session(instance, actor.username, version)
     spiff_task = find_task(session.workflow, task.id)
     if spiff_task is None or spiff_task.state != TaskState.READY or not spiff_task.task_spec.manual:
@@ -119,9 +120,3 @@ def _open_task(actor: User, task_id: str) -> Task:
     if task.status != "open":
         raise Conflict(ALREADY_HANDLED)
     return task
-
-
-def _deployment_of(instance: ProcessInstance) -> int:
-    spec = db.session.get(ProcessSpec, instance.process_spec_id)
-    assert spec is not None
-    return spec.deployment_id

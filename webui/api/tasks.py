@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import request
 from sqlalchemy import func, select
 
 from engine.access import get_task, why_not_eligible
+from engine.definitions.specs import deployment_of
 from engine.errors import InvalidInput
 from engine.forms import form_schema
 from engine.inbox import task_query
-from engine.models import ProcessInstance, ProcessSpec, db
+from engine.models import ProcessInstance, db
 from engine.runtime import claim_task, complete_task, reassign_task, unclaim_task
 from engine.runtime.instance import find_task, open_session
 
 from . import bp, current, json_body, page_args
+from .cases import case_detail
 from .present import task_summary
 
 
@@ -45,7 +48,7 @@ def read_task(task_id: str) -> dict[str, Any]:
     task = get_task(user, task_id)
     instance = db.session.get(ProcessInstance, task.instance_id)
     assert instance is not None
-    deployment_id = db.session.scalar(select(ProcessSpec.deployment_id).where(ProcessSpec.id == instance.process_spec_id))
+    deployment_id = deployment_of(instance.process_spec_id)
     data: dict[str, Any] = {}
     instructions = None
     if task.status == "open":
@@ -94,16 +97,12 @@ def complete(task_id: str) -> dict[str, Any]:
     if version is not None and not isinstance(version, int):
         raise InvalidInput("version 必须是整数 (version must be an integer)")
     task = complete_task(current(), task_id, data, version)
-    from .cases import case_detail
-
     detail = case_detail(task.case)
     return {"task": task_summary(task), "case": detail,
             "next_tasks": [t for t in detail["tasks"] if t["status"] == "open"]}
 
 
 def _json_data(data: dict[str, Any]) -> dict[str, Any]:
-    import json
-
     return json.loads(json.dumps(data, default=str))
 
 
