@@ -8,9 +8,18 @@ import pytest
 from sqlalchemy import select
 
 from engine import audit, clock
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
 from engine.models import ProcessInstance, Task, db
-from engine.runtime import claim_task, complete_task, fire_due_timers, resume_case, start_case, suspend_case
+from engine.runtime import (
+    claim_task,
+    complete_task,
+    fire_due_timers,
+    resume_case,
+    send_message,
+    start_case,
+    suspend_case,
+    terminate_case,
+)
 from tests.conftest import user
 
 PARTY = {"party_type": "organization", "party_name": "某某餐饮有限公司"}
@@ -131,3 +140,44 @@ def test_suspended_case_cannot_be_worked_and_resumes(ctx, people, mini, frozen):
     resume_case(user("a_head"), case_id, "检测完成")
     complete_task(user("a_handler1"), register.id, {"facts": "事实清楚", "proposed_fine": 1})
     assert audit.verify(case_id) == []
+
+
+def test_message_moves_a_waiting_case_and_an_unexpected_one_is_refused(ctx, people, mini, frozen):
+    case = start_case(user("a_handler1"), "mini_message", PARTY, {})
+    assert open_tasks(case.id) == []
+    with pytest.raises(InvalidState, match="不在等待"):
+        send_message(user("a_handler1"), case.id, "something_else", {})
+    send_message(user("a_handler1"), case.id, "party_reply", {"reply": "已整改"})
+    assert [t.bpmn_id for t in open_tasks(case.id)] == ["review_reply"]
+    with pytest.raises(NotFound):
+        send_message(user("b_handler1"), case.id, "party_reply", {})
+    assert audit.verify(case.id) == []
+
+
+def test_terminated_case_withdraws_its_open_tasks(ctx, people, mini, frozen):
+    case_id = start(frozen)
+    [register] = open_tasks(case_id)
+    with pytest.raises(Forbidden):
+        terminate_case(user("a_handler1"), case_id, "撤案")
+    terminate_case(user("a_head"), case_id, "当事人已注销，依法终止")
+    db.session.expire_all()
+    assert db.session.get(Task, register.id).status == "cancelled"
+    instance = db.session.scalars(select(ProcessInstance).where(ProcessInstance.case_id == case_id)).one()
+    assert instance.status == "terminated" and instance.case.status == "terminated" and instance.next_timer_at is None
+    with pytest.raises(Conflict):
+        complete_task(user("a_handler1"), register.id, {"facts": "事实清楚", "proposed_fine": 1})
+    assert audit.verify(case_id) == []
+
+
+def test_a_call_activity_task_is_projected_and_completes_the_parent(ctx, people, mini, frozen):
+    case = start_case(user("a_handler1"), "mini_parent", PARTY, {})
+    [child] = open_tasks(case.id)
+    assert child.bpmn_id == "child_task" and child.process_id == "mini_child"
+    complete_task(user("a_handler1"), child.id, {"decision": "完成"})
+    db.session.expire_all()
+    assert db.session.get(type(case), case.id).status == "closed"
+
+
+def test_a_call_activity_only_process_cannot_be_started(ctx, people, mini, frozen):
+    with pytest.raises(InvalidInput, match="只能由其他程序调用"):
+        start_case(user("a_handler1"), "mini_child", PARTY, {})
