@@ -25,35 +25,17 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 from SpiffWorkflow.util.task import TaskState
 
+from engine.calendar import load_seed_time_limits
+from engine.roles import CREDENTIAL_KINDS, LANE_ROLES, TASK_PROPERTIES
+
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ROOT / "processes"
 FORMS = ROOT / "forms"
 
-ALLOWED_LANES = {"handler", "unit_head", "legal_reviewer", "hearing_host", "hearing_clerk", "agency_head"}
-ALLOWED_PROPERTIES = {"form", "time_limit", "requires_credential", "separate_from", "document"}
-CREDENTIALS = {"law_enforcement", "legal_qualification"}
-TIME_LIMIT_KEYS = {
-    "simplified_decision",
-    "simplified_payment",
-    "simplified_fine_handover",
-    "simplified_filing_record",
-    "lead_verification",
-    "case_decision",
-    "evidence_preservation",
-    "statement_period",
-    "hearing_request",
-    "hearing_notice",
-    "hearing_report",
-    "legal_review",
-    "service",
-    "payment",
-    "publication",
-    "case_closing",
-    "commitment_rectification",
-    "commitment_verification",
-    "internal_approval",
-    "investigation",
-}
+ALLOWED_LANES = set(LANE_ROLES)
+ALLOWED_PROPERTIES = set(TASK_PROPERTIES)
+CREDENTIALS = set(CREDENTIAL_KINDS)
+TIME_LIMIT_KEYS = {item["key"] for item in load_seed_time_limits()}  # the registry the engine seeds
 SHIPPED = {"simplified", "legal_review", "ordinary"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
