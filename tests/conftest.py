@@ -48,6 +48,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 
 @pytest.fixture(autouse=True)
 def _database(app: Flask) -> Iterator[None]:
+    from webui.auth import LoginThrottle
+
+    app.extensions["zhifa_login_throttle"] = LoginThrottle()  # failed logins of one test never block the next
     with app.app_context():
         ensure_roles()
         seed_reference_data()

@@ -154,3 +154,13 @@ def test_deadline_endpoint_counts_working_days_over_spring_festival(api):
     # Feb 14 (Sat, make-up) counts; Feb 15-23 holiday; then Feb 24, 25, 26, 27 -> ends Feb 27
     assert status == 200 and body["last_day"] == "2026-02-27"
     assert body["deadline"] == "2026-02-28T00:00:00+08:00"
+
+
+def test_throttle_counts_per_account_so_colleagues_behind_one_address_can_still_log_in(app, people):
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    for _ in range(5):
+        client.post("/login", data={"username": "a_head", "password": "wrong-pass-1", "csrf_token": token})
+    r = client.post("/login", data={"username": "a_handler1", "password": "test-pass-2026", "csrf_token": token})
+    assert r.status_code == 302

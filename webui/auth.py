@@ -17,7 +17,8 @@ from engine.users import authenticate, user_for_token
 from .extensions import csrf, login_manager
 
 bp = Blueprint("auth", __name__)
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # per account
+MAX_FAILURES_PER_ADDRESS = 30  # a whole office may sit behind one address
 WINDOW_SECONDS = 300
 
 
@@ -35,7 +36,7 @@ class LoginThrottle:
                 q = self._failures[key]
                 while q and now - q[0] > WINDOW_SECONDS:
                     q.popleft()
-                if len(q) >= MAX_FAILURES:
+                if len(q) >= (MAX_FAILURES_PER_ADDRESS if key.startswith("addr:") else MAX_FAILURES):
                     return True
         return False
 
@@ -90,7 +91,7 @@ def login() -> str | Response | tuple[str, int]:
         throttle.fail(*keys)
         flash("用户名或密码错误 (wrong username or password)", "danger")
         return render_template("login.html", username=username), 401
-    throttle.clear(*keys)
+    throttle.clear(keys[0])
     session.clear()  # a fresh session on login: no session fixation
     login_user(user)
     audit.record("user.login", user.username, {"address": request.remote_addr})
