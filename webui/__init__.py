@@ -23,9 +23,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SQLALCHEMY_DATABASE_URI=database_url(os.environ.get("DATABASE_URL")
                                              or f"sqlite:///{Path(app.instance_path) / 'zhifa.db'}"),
         SQLALCHEMY_ENGINE_OPTIONS={},
-        ZHIFA_PROCESSES_DIR=str(REPO_ROOT / "processes"),
-        ZHIFA_FORMS_DIR=str(REPO_ROOT / "forms"),
-        ZHIFA_SCHEDULER_INTERVAL=1.0,
+        ZHIFA_PROCESSES_DIR=os.environ.get("ZHIFA_PROCESSES_DIR") or str(REPO_ROOT / "processes"),
+        ZHIFA_FORMS_DIR=os.environ.get("ZHIFA_FORMS_DIR") or str(REPO_ROOT / "forms"),
+        ZHIFA_SCHEDULER_INTERVAL=float(os.environ.get("ZHIFA_SCHEDULER_INTERVAL") or 1.0),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=os.environ.get("ZHIFA_SECURE_COOKIES", "") == "1",
