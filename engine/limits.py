@@ -75,6 +75,7 @@ def seed_reference_data(actor: str = "system") -> bool:
         for item in json.loads((DATA / "time_limits.json").read_text(encoding="utf-8")):
             db.session.add(TimeLimit(
                 key=item["key"], name=item["name"], amount=item["amount"], unit=item["unit"],
+                units=",".join(item.get("units") or [item["unit"]]), bound_unit=item["unit"],
                 legal_basis=item.get("legal_basis", ""), min_amount=item["min"], max_amount=item["max"],
                 warn_before=item.get("warn_before", 1), description=item.get("description", ""),
                 updated_by=actor, updated_at=now,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import UTCDateTime, db
@@ -25,10 +25,15 @@ class Case(db.Model):
     status: Mapped[str] = mapped_column(String(20), index=True)  # open | suspended | closed | terminated
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     opened_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    # Case clock (法 Art. 60): deadline and pauses (hearing, suspension) are recorded facts.
-    clock_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Case clock (法 Art. 60): the deadline is always recomputed from recorded facts (filing date,
+    # paused days, approved extensions), never shifted in place.
+    clock_state: Mapped[str | None] = mapped_column(String(10), index=True)  # running | paused | overdue | stopped
+    clock_started_on: Mapped[dt.date | None] = mapped_column(Date)
+    clock_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
     paused_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     paused_days: Mapped[int] = mapped_column(Integer, default=0)
+    extension_days: Mapped[int] = mapped_column(Integer, default=0)
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 

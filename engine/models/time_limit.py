@@ -16,6 +16,10 @@ class TimeLimit(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     amount: Mapped[int] = mapped_column(Integer)
     unit: Mapped[str] = mapped_column(String(20))  # working_days | natural_days | hours
+    # Units an administrator may choose; a statutory period keeps the unit the law counts it in
+    # (法 Art. 85: short periods are working days). Bounds are in ``bound_unit``.
+    units: Mapped[str] = mapped_column(String(80), default="")
+    bound_unit: Mapped[str] = mapped_column(String(20), default="")
     legal_basis: Mapped[str] = mapped_column(Text, default="")
     min_amount: Mapped[int] = mapped_column(Integer)
     max_amount: Mapped[int] = mapped_column(Integer)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import insert, select
 from sqlalchemy.orm import make_transient_to_detached
 
-from .. import audit, clock
+from .. import audit, case_clock, clock
 from ..access import get_case
+from ..case_clock import ClockRecorder
 from ..definitions.specs import active_spec
 from ..errors import Forbidden, InvalidInput, InvalidState, NotFound
 from ..forms import validate_form_data
@@ -19,8 +19,8 @@ from ..limits import Deadlines
 from ..models import Case, OrgUnit, ProcessInstance, User, db
 from ..sequences import next_number
 from ..serialization import STATE_FORMAT, dump_state
+from ..transaction import command
 from .instance import Session, lock_instance, new_workflow, next_timer, open_session, save
-from .transaction import command
 
 STARTER_ROLES = ("handler", "unit_head")
 
@@ -65,8 +65,8 @@ def start_case(actor: User, procedure: str, party: dict[str, Any], facts: dict[s
     year = now.astimezone(clock.SHANGHAI).year
     agency = unit.agency_short_name or unit.code
     number = next_number(agency, "case", year)
-    deadlines = Deadlines()
-    workflow = new_workflow(spec_row.id, deadlines)
+    deadlines, recorder = Deadlines(), ClockRecorder()
+    workflow = new_workflow(spec_row.id, deadlines, recorder)
     case_number = f"{agency}案〔{year}〕{number}号"
     party_name = party["party_name"].strip()
     workflow.get_next_task(state=TaskState.READY).data.update({
@@ -94,7 +94,8 @@ def start_case(actor: User, procedure: str, party: dict[str, Any], facts: dict[s
                  {"procedure": procedure, "deployment": spec_row.deployment_id, "case_number": case.case_number,
                   "party_type": case.party_type, "facts": facts},
                  case_id=case.id, instance_id=instance.id, new_chain=True)
-    save(Session(instance, workflow, deadlines, actor.username, new=True), state=instance.state)
+    session = Session(instance, workflow, deadlines, actor.username, recorder, new=True)
+    save(session, state=None if recorder.events else instance.state)
     return case
 
 
@@ -104,10 +105,9 @@ def suspend_case(actor: User, case_id: int, reason: str) -> Case:
     case, instance = _case_for_change(actor, case_id, reason)
     if instance.status != "running":
         raise InvalidState("案件当前不能中止 (only a running case can be suspended)")
-    now = clock.now()
     instance.status = "suspended"
     case.status = "suspended"
-    case.paused_since = now
+    case_clock.pause(case, clock.today_shanghai(), actor.username, "中止 (suspension)")
     audit.record("case.suspended", actor.username, {"reason": reason}, case_id=case.id, instance_id=instance.id)
     return case
 
@@ -117,14 +117,9 @@ def resume_case(actor: User, case_id: int, reason: str) -> Case:
     case, instance = _case_for_change(actor, case_id, reason)
     if instance.status != "suspended":
         raise InvalidState("案件未处于中止状态 (the case is not suspended)")
-    now = clock.now()
-    paused_days = 0
-    if case.paused_since is not None:
-        paused_days = (now.astimezone(clock.SHANGHAI).date() - case.paused_since.astimezone(clock.SHANGHAI).date()).days
-        case.paused_days += paused_days
-        if case.clock_deadline is not None:
-            case.clock_deadline += timedelta(days=paused_days)
-    case.paused_since = None
+    paused_before = case.paused_days
+    case_clock.resume(case, clock.today_shanghai(), actor.username, "恢复 (resumed after suspension)")
+    paused_days = case.paused_days - paused_before
     instance.status = "running"
     case.status = "open"
     audit.record("case.resumed", actor.username, {"reason": reason, "paused_days": paused_days},

@@ -20,6 +20,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, insert, select
 
 from .. import audit, clock
+from ..case_clock import ClockRecorder, apply_events
 from ..definitions.specs import load_specs
 from ..errors import Conflict, NotFound
 from ..expressions import make_script_engine
@@ -38,20 +39,21 @@ class Session:
     workflow: BpmnWorkflow
     deadlines: Deadlines
     actor: str
+    clock: ClockRecorder = field(default_factory=ClockRecorder)
     new: bool = False  # the instance was created in this transaction: it has no projected tasks yet
     created_tasks: list[str] = field(default_factory=list)
 
 
-def new_workflow(process_spec_id: int, deadlines: Deadlines) -> BpmnWorkflow:
+def new_workflow(process_spec_id: int, deadlines: Deadlines, recorder: ClockRecorder) -> BpmnWorkflow:
     spec, subprocess_specs = load_specs(process_spec_id)
     workflow = BpmnWorkflow(spec, subprocess_specs)
-    workflow.script_engine = script_engine(deadlines)
+    workflow.script_engine = script_engine(deadlines, recorder)
     return workflow
 
 
-def script_engine(deadlines: Deadlines) -> Any:
+def script_engine(deadlines: Deadlines, recorder: ClockRecorder) -> Any:
     """The restricted engine with zhifa's helpers; set again after every deserialize."""
-    return make_script_engine({"deadline": deadlines.deadline_iso})
+    return make_script_engine({"deadline": deadlines.deadline_iso, "case_clock": recorder})
 
 
 def lock_instance(instance_id: int) -> ProcessInstance:
@@ -72,10 +74,10 @@ def open_session(instance: ProcessInstance, actor: str, version: int | None = No
             "该任务已被他人处理，请刷新后查看最新状态 (already handled: the case changed since you opened it)",
             details={"expected_version": version, "current_version": instance.version},
         )
-    deadlines = Deadlines()
+    deadlines, recorder = Deadlines(), ClockRecorder()
     workflow = load_state(instance.state, load_specs(instance.process_spec_id))
-    workflow.script_engine = script_engine(deadlines)
-    return Session(instance, workflow, deadlines, actor)
+    workflow.script_engine = script_engine(deadlines, recorder)
+    return Session(instance, workflow, deadlines, actor, recorder)
 
 
 def find_task(workflow: BpmnWorkflow, task_id: str) -> SpiffTask | None:
@@ -128,6 +130,9 @@ def save(session: Session, state: str | None = None) -> None:
     """Serialize (unless ``state`` is the workflow's current dump), sync the projection and timers."""
     instance, workflow = session.instance, session.workflow
     now = clock.now()
+    if session.clock.events:
+        apply_events(instance.case, session.clock.events, session.deadlines, session.actor)
+        session.clock.events.clear()
     state = state if state is not None else dump_state(workflow)
     # Assign only what changed: an untouched row costs no flush work, no UPDATE and no version bump.
     for attr, value in (("state", state), ("state_format", STATE_FORMAT), ("next_timer_at", next_timer(workflow))):

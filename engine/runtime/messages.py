@@ -13,8 +13,8 @@ from .. import audit
 from ..access import get_case
 from ..errors import InvalidState
 from ..models import ProcessInstance, User, db
+from ..transaction import command
 from .instance import lock_instance, open_session, save
-from .transaction import command
 
 
 @command

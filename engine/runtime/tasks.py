@@ -13,8 +13,8 @@ from ..definitions.specs import deployment_of
 from ..errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
 from ..forms import form_schema, validate_form_data
 from ..models import Notification, Task, User, db
+from ..transaction import command
 from .instance import find_task, lock_instance, open_session, save
-from .transaction import command
 
 ALREADY_HANDLED = "该任务已被他人处理 (already handled: someone else completed this task)"
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 
 from .. import audit, clock
-from ..models import Notification, ProcessInstance, Role, Task, User, db
+from ..models import Case, Notification, ProcessInstance, Role, Task, User, db
 from .instance import open_session, save
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ class SweepResult:
     failed: dict[int, str] = field(default_factory=dict)
     near_due: int = 0
     overdue: int = 0
+    clocks_overdue: int = 0
 
 
 def fire_due_timers(now: dt.datetime | None = None, batch: int = 100) -> SweepResult:
@@ -78,7 +79,28 @@ def mark_deadlines(now: dt.datetime, result: SweepResult | None = None) -> Sweep
             result.overdue += len(rows)
         else:
             result.near_due += len(rows)
+    result.clocks_overdue = _mark_case_clocks(now)
     return result
+
+
+def _mark_case_clocks(now: dt.datetime) -> int:
+    """办案期限届满: flag running case clocks past their deadline once, and tell the unit and agency heads."""
+    cases = list(db.session.scalars(
+        select(Case).where(Case.clock_state == "running", Case.clock_deadline <= now)
+        .with_for_update(skip_locked=True, of=Case).limit(1000)
+    ))
+    for case in cases:
+        case.clock_state = "overdue"
+        heads = db.session.scalars(select(User.id).where(
+            User.unit_id == case.unit_id, User.active.is_(True), User.roles.any(Role.name.in_(("unit_head", "agency_head")))
+        ))
+        for user_id in heads:
+            db.session.add(Notification(user_id=user_id, kind="clock_overdue", case_id=case.id,
+                                        message=f"办案期限已届满：{case.case_number}", created_at=now))
+        audit.record("case.clock_overdue", SYSTEM_ACTOR, {"deadline": case.clock_deadline.isoformat() if case.clock_deadline else None},
+                     case_id=case.id)
+    db.session.commit()
+    return len(cases)
 
 
 def _take_due_instance(now: dt.datetime, skip: set[int]) -> ProcessInstance | None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 14:45:43.156666
+Create Date: 2026-11-22 15:00:29.857039
 
 """
 from alembic import op
@@ -83,6 +83,8 @@ def upgrade():
     sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('amount', sa.Integer(), nullable=False),
     sa.Column('unit', sa.String(length=20), nullable=False),
+    sa.Column('units', sa.String(length=80), nullable=False),
+    sa.Column('bound_unit', sa.String(length=20), nullable=False),
     sa.Column('legal_basis', sa.Text(), nullable=False),
     sa.Column('min_amount', sa.Integer(), nullable=False),
     sa.Column('max_amount', sa.Integer(), nullable=False),
@@ -171,9 +173,13 @@ def upgrade():
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('opened_at', UTCDateTime(), nullable=False),
     sa.Column('opened_by', sa.Integer(), nullable=True),
+    sa.Column('clock_state', sa.String(length=10), nullable=True),
+    sa.Column('clock_started_on', sa.Date(), nullable=True),
     sa.Column('clock_deadline', UTCDateTime(), nullable=True),
     sa.Column('paused_since', UTCDateTime(), nullable=True),
     sa.Column('paused_days', sa.Integer(), nullable=False),
+    sa.Column('extension_days', sa.Integer(), nullable=False),
+    sa.Column('extensions', sa.Integer(), nullable=False),
     sa.Column('decided_at', UTCDateTime(), nullable=True),
     sa.Column('closed_at', UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['opened_by'], ['user.id'], name=op.f('fk_case_opened_by_user')),
@@ -182,6 +188,8 @@ def upgrade():
     sa.UniqueConstraint('case_number', name=op.f('uq_case_case_number'))
     )
     with op.batch_alter_table('case', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_clock_deadline'), ['clock_deadline'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_clock_state'), ['clock_state'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_procedure'), ['procedure'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_case_unit_id'), ['unit_id'], unique=False)
@@ -330,6 +338,8 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_case_unit_id'))
         batch_op.drop_index(batch_op.f('ix_case_status'))
         batch_op.drop_index(batch_op.f('ix_case_procedure'))
+        batch_op.drop_index(batch_op.f('ix_case_clock_state'))
+        batch_op.drop_index(batch_op.f('ix_case_clock_deadline'))
 
     op.drop_table('case')
     with op.batch_alter_table('api_token', schema=None) as batch_op:

@@ -9,18 +9,62 @@ from flask import request
 from sqlalchemy import select
 
 from engine import clock
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, NotFound
 from engine.limits import load_calendar
-from engine.models import TimeLimit, db
-from engine.runtime import fire_due_timers
+from engine.models import Case, ProcessInstance, TimeLimit, db
+from engine.reapply import apply_limit_change, preview_limit_change
+from engine.registry import calendar_year, set_calendar_year, set_time_limit
+from engine.runtime import fire_due_timers, retry_instance
 
-from . import bp, roles_required
+from . import bp, current, json_body, roles_required
 from .present import iso
 
 
 @bp.get("/time-limits")
 def list_time_limits() -> dict[str, Any]:
     return {"items": [_limit(t) for t in db.session.scalars(select(TimeLimit).order_by(TimeLimit.key))]}
+
+
+@bp.get("/time-limits/<key>")
+def read_time_limit(key: str) -> dict[str, Any]:
+    limit = db.session.get(TimeLimit, key)
+    if limit is None:
+        raise NotFound(f"时限 '{key}' 不存在 (unknown time-limit key)")
+    return _limit(limit)
+
+
+@bp.put("/time-limits/<key>")
+@roles_required("administrator")
+def update_time_limit(key: str) -> dict[str, Any]:
+    body = json_body()
+    limit = set_time_limit(current(), key, body.get("amount"), body.get("unit") or "", body.get("reason") or "",
+                           body.get("warn_before"))
+    return {**_limit(limit), "open_cases_affected": len(preview_limit_change(key))}
+
+
+@bp.get("/time-limits/<key>/preview")
+@roles_required("administrator")
+def preview_time_limit(key: str) -> dict[str, Any]:
+    return {"key": key, "changes": [c.to_dict() for c in preview_limit_change(key)]}
+
+
+@bp.post("/time-limits/<key>/apply")
+@roles_required("administrator")
+def apply_time_limit(key: str) -> dict[str, Any]:
+    body = json_body()
+    return {"key": key, "applied": [c.to_dict() for c in apply_limit_change(current(), key, body.get("reason") or "")]}
+
+
+@bp.get("/calendar/<int:year>")
+def read_calendar(year: int) -> dict[str, Any]:
+    return calendar_year(year)
+
+
+@bp.put("/calendar/<int:year>")
+@roles_required("administrator")
+def update_calendar(year: int) -> dict[str, Any]:
+    body = json_body()
+    return set_calendar_year(current(), year, body.get("days"), body.get("reason") or "")
 
 
 @bp.get("/calendar/deadline")
@@ -33,6 +77,8 @@ def compute_deadline() -> dict[str, Any]:
     unit = request.args.get("unit", "working_days")
     if unit not in ("working_days", "natural_days"):
         raise InvalidInput("unit 须为 working_days 或 natural_days")
+    if not 0 <= amount <= 3660:
+        raise InvalidInput("amount 须在 0–3660 之间 (amount must be 0–3660)")
     calendar = load_calendar()
     deadline = calendar.deadline(start, amount, unit)
     return {"start": start.isoformat(), "amount": amount, "unit": unit,
@@ -58,6 +104,25 @@ def tick() -> dict[str, Any]:
 
 
 def _limit(t: TimeLimit) -> dict[str, Any]:
-    return {"key": t.key, "name": t.name, "amount": t.amount, "unit": t.unit, "legal_basis": t.legal_basis,
-            "min": t.min_amount, "max": t.max_amount, "warn_before": t.warn_before,
+    return {"key": t.key, "name": t.name, "amount": t.amount, "unit": t.unit, "units": (t.units or t.unit).split(","),
+            "legal_basis": t.legal_basis, "min": t.min_amount, "max": t.max_amount, "bound_unit": t.bound_unit or t.unit,
+            "warn_before": t.warn_before, "description": t.description,
             "updated_by": t.updated_by, "updated_at": iso(t.updated_at)}
+
+
+@bp.get("/incidents")
+@roles_required("administrator")
+def list_incidents() -> dict[str, Any]:
+    rows = db.session.execute(
+        select(ProcessInstance, Case.case_number).join(Case, Case.id == ProcessInstance.case_id)
+        .where(ProcessInstance.error.is_not(None)).order_by(ProcessInstance.id)
+    )
+    return {"items": [{"instance_id": pi.id, "case_id": pi.case_id, "case_number": number, "process_id": pi.process_id,
+                       "error": pi.error, "next_timer_at": iso(pi.next_timer_at)} for pi, number in rows]}
+
+
+@bp.post("/incidents/<int:instance_id>/retry")
+@roles_required("administrator")
+def retry_incident(instance_id: int) -> dict[str, Any]:
+    retry_instance(current().username, instance_id)
+    return {"instance_id": instance_id, "retried": True}

@@ -8,6 +8,7 @@ from flask import request
 from sqlalchemy import func, or_, select
 
 from engine.access import cases_in_scope, get_case
+from engine.case_clock import extend_case_clock
 from engine.errors import InvalidInput
 from engine.models import AuditEvent, Case, ProcessInstance, ProcessSpec, Task, db
 from engine.runtime import start_case
@@ -82,3 +83,13 @@ def case_detail(case: Case) -> dict[str, Any]:
         ],
         "documents": [],
     }
+
+
+@bp.post("/cases/<int:case_id>/clock/extend")
+def extend_clock(case_id: int) -> dict[str, Any]:
+    """延长办案期限: recorded with the agency head's approval (法 Art. 60)."""
+    body = json_body()
+    days = body.get("days")
+    case = extend_case_clock(current(), case_id, days if isinstance(days, int) else -1, body.get("reason") or "",
+                             bool(body.get("collective_discussion")))
+    return case_summary(case)

@@ -80,6 +80,31 @@ SPEC: dict[str, Any] = {
                                                 "responses": {"200": {"description": "BPMN XML", "content": {
                                                     "application/xml": {"schema": {"type": "string"}}}}}}},
         "/time-limits": {"get": _op("Time-limit registry")},
+        "/time-limits/{key}": {
+            "get": _op("One time limit", params=["key"]),
+            "put": _op("Change amount/unit within the legal bounds (administrators; reason required)", params=["key"],
+                       body={"type": "object", "required": ["amount", "unit", "reason"], "properties": {
+                           "amount": {"type": "integer"}, "unit": {"type": "string"}, "reason": {"type": "string"},
+                           "warn_before": {"type": "integer"}}}),
+        },
+        "/time-limits/{key}/preview": {"get": _op("Open tasks and timers a changed limit would move", params=["key"])},
+        "/time-limits/{key}/apply": {"post": _op("Apply a changed limit to open cases (audited)", params=["key"],
+                                                 body={"type": "object", "required": ["reason"],
+                                                       "properties": {"reason": {"type": "string"}}})},
+        "/calendar/{year}": {
+            "get": _op("Holidays and make-up working days of a year", params=["year"]),
+            "put": _op("Replace a year's calendar (administrators; reason required)", params=["year"],
+                       body={"type": "object", "required": ["days", "reason"], "properties": {
+                           "days": {"type": "array", "items": {"type": "object", "properties": {
+                               "date": {"type": "string"}, "kind": {"type": "string", "enum": ["holiday", "workday"]},
+                               "name": {"type": "string"}}}}, "reason": {"type": "string"}}}),
+        },
+        "/cases/{case_id}/clock/extend": {"post": _op("Extend the case clock (agency head)", params=["case_id"],
+                                                      body={"type": "object", "required": ["days", "reason"], "properties": {
+                                                          "days": {"type": "integer"}, "reason": {"type": "string"},
+                                                          "collective_discussion": {"type": "boolean"}}})},
+        "/incidents": {"get": _op("Instances whose timers failed (administrators)")},
+        "/incidents/{instance_id}/retry": {"post": _op("Retry a failed instance", params=["instance_id"])},
         "/calendar/deadline": {"get": _op("Deadline arithmetic", query=[
             ("start", "string", True), ("amount", "integer", True), ("unit", "string", False)])},
         "/tick": {"post": _op("Fire due timers as of 'now' (administrators)",

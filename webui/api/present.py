@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from engine import clock
+from engine.case_clock import days_left
 from engine.models import AuditEvent, Case, Task
 
 
@@ -58,8 +59,9 @@ def case_summary(case: Case) -> dict[str, Any]:
         "status": case.status,
         "opened_at": iso(case.opened_at),
         "closed_at": iso(case.closed_at),
-        "clock": {"deadline": iso(case.clock_deadline), "paused_since": iso(case.paused_since),
-                  "paused_days": case.paused_days},
+        "clock": {"state": case.clock_state, "started_on": case.clock_started_on.isoformat() if case.clock_started_on else None,
+                  "deadline": iso(case.clock_deadline), "days_left": days_left(case), "paused_since": iso(case.paused_since),
+                  "paused_days": case.paused_days, "extension_days": case.extension_days, "extensions": case.extensions},
     }
 
 

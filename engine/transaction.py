@@ -9,8 +9,8 @@ from typing import ParamSpec, TypeVar
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..errors import Conflict
-from ..models import db
+from .errors import Conflict
+from .models import db
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -1,0 +1,156 @@
+"""Re-apply a changed time limit to open cases: an explicit, previewed, audited action.
+
+A changed limit governs new tasks and timers at once; open ones keep the date they were given
+until an administrator previews the effect here and applies it. Task deadlines are recomputed
+from the instant the task became ready; timers re-evaluate their own expression on the recorded
+facts (e.g. ``deadline('statement_period', served_on)``), never from "now".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from . import audit
+from .definitions.specs import load_specs
+from .errors import Forbidden, InvalidInput, NotFound
+from .limits import Deadlines
+from .models import Case, ProcessInstance, Task, TimeLimit, User, db
+from .runtime.instance import lock_instance, open_session, save
+from .transaction import command
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # task | timer
+    case_id: int
+    case_number: str
+    name: str
+    old_due: str | None
+    new_due: str | None
+    task_id: str | None = None
+    instance_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def preview_limit_change(key: str) -> list[Change]:
+    """Every open task and waiting timer whose date would change under the current value of ``key``."""
+    if db.session.get(TimeLimit, key) is None:
+        raise NotFound(f"时限 '{key}' 不存在 (unknown time-limit key)")
+    return _task_changes(key) + _timer_changes(key)
+
+
+@command
+def apply_limit_change(actor: User, key: str, reason: str) -> list[Change]:
+    if not actor.has_role("administrator"):
+        raise Forbidden("只有系统管理员可以调整在办案件的期限 (administrators only)")
+    if not reason or not reason.strip():
+        raise InvalidInput("请填写理由 (a reason is required)")
+    changes = preview_limit_change(key)
+    deadlines = Deadlines()
+    for change in changes:
+        if change.kind == "task":
+            task = db.session.get(Task, change.task_id)
+            assert task is not None
+            task.due_at, task.warn_at = deadlines.task_due(key, task.created_at)
+            task.deadline_state = "normal"
+        else:
+            _rearm_timers(change.instance_id or 0, key)
+        audit.record("deadline.reapplied", actor.username, {"key": key, "reason": reason, **change.to_dict()},
+                     case_id=change.case_id, task_id=change.task_id, instance_id=change.instance_id)
+    audit.record("time_limit.reapplied", actor.username, {"key": key, "reason": reason, "changes": len(changes)})
+    return changes
+
+
+def _task_changes(key: str) -> list[Change]:
+    deadlines = Deadlines()
+    out = []
+    rows = db.session.execute(
+        select(Task, Case.case_number).join(Case, Case.id == Task.case_id)
+        .where(Task.status == "open", Task.time_limit == key).order_by(Task.created_at)
+    )
+    for task, number in rows:
+        due, _warn = deadlines.task_due(key, task.created_at)
+        if due != task.due_at:
+            out.append(Change("task", task.case_id, number, task.name, _iso(task.due_at), _iso(due), task_id=task.id))
+    return out
+
+
+def _timer_changes(key: str) -> list[Change]:
+    out = []
+    spec_ids = set(db.session.scalars(
+        select(ProcessInstance.process_spec_id).where(ProcessInstance.status == "running",
+                                                      ProcessInstance.next_timer_at.is_not(None)).distinct()
+    ))
+    relevant = [sid for sid in spec_ids if _timer_specs(sid, key)]
+    if not relevant:
+        return out
+    instances = db.session.execute(
+        select(ProcessInstance.id, Case.case_number).join(Case, Case.id == ProcessInstance.case_id)
+        .where(ProcessInstance.process_spec_id.in_(relevant), ProcessInstance.status == "running",
+               ProcessInstance.next_timer_at.is_not(None))
+        .order_by(ProcessInstance.id)
+    )
+    for instance_id, number in instances:
+        instance = db.session.get(ProcessInstance, instance_id)
+        assert instance is not None
+        session = open_session(instance, "preview")
+        names = _timer_specs(instance.process_spec_id, key)
+        for task in _waiting_timers(session.workflow, names):
+            old, new = task.internal_data.get("event_value"), _evaluate(session.workflow, task)
+            if _same_instant(old, new):
+                continue
+            out.append(Change("timer", instance.case_id, number, task.task_spec.bpmn_name or task.task_spec.name,
+                              old, new, instance_id=instance_id))
+    return out
+
+
+def _rearm_timers(instance_id: int, key: str) -> None:
+    instance = lock_instance(instance_id)
+    session = open_session(instance, "reapply")
+    for task in _waiting_timers(session.workflow, _timer_specs(instance.process_spec_id, key)):
+        task.internal_data["event_value"] = _evaluate(session.workflow, task)
+    save(session)
+
+
+def _timer_specs(process_spec_id: int, key: str) -> set[str]:
+    """Names of timer task specs whose expression calls ``deadline('<key>', ...)``."""
+    pattern = re.compile(r"deadline\(\s*['\"]" + re.escape(key) + r"['\"]")
+    spec, subprocess_specs = load_specs(process_spec_id)
+    names = set()
+    for process in (spec, *subprocess_specs.values()):
+        for ts in process.task_specs.values():
+            event = getattr(ts, "event_definition", None)
+            if isinstance(event, TimerEventDefinition) and pattern.search(event.expression or ""):
+                names.add(ts.name)
+    return names
+
+
+def _waiting_timers(workflow: Any, names: set[str]) -> list[Any]:
+    tasks = list(workflow.get_tasks(state=TaskState.WAITING))
+    for sub in workflow.subprocesses.values():
+        tasks += sub.get_tasks(state=TaskState.WAITING)
+    return [t for t in tasks if t.task_spec.name in names]
+
+
+def _evaluate(workflow: Any, task: Any) -> str:
+    return str(workflow.script_engine.evaluate(task, task.task_spec.event_definition.expression))
+
+
+def _same_instant(a: Any, b: Any) -> bool:
+    try:
+        return dt.datetime.fromisoformat(str(a)) == dt.datetime.fromisoformat(str(b))
+    except ValueError:
+        return a == b
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
