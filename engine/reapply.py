@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from . import audit
+from . import audit, clock
 from .definitions.specs import load_specs
 from .errors import Forbidden, InvalidInput, NotFound
 from .limits import Deadlines
@@ -153,4 +153,4 @@ def _same_instant(a: Any, b: Any) -> bool:
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    return value.astimezone(clock.SHANGHAI).isoformat() if value else None

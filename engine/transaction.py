@@ -6,10 +6,11 @@ import functools
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from .errors import Conflict
+from .errors import Conflict, ExpressionFailed, ZhifaError
 from .models import db
 
 P = ParamSpec("P")
@@ -31,8 +32,25 @@ def command(fn: Callable[P, R]) -> Callable[P, R]:
             if "lock" in str(exc).lower() or "deadlock" in str(exc).lower():
                 raise Conflict("案件正被他人处理，请稍后重试 (the case is busy; try again)")
             raise
+        except SpiffWorkflowException as exc:
+            db.session.rollback()
+            raise user_error(exc) from exc
         except BaseException:
             db.session.rollback()
             raise
 
     return run
+
+
+def user_error(exc: BaseException) -> ZhifaError:
+    """What the user should see for an error raised inside the workflow engine.
+
+    SpiffWorkflow wraps whatever an expression raised (e.g. our CalendarMissing from ``deadline``)
+    into WorkflowTaskException; the original is the exception's context.
+    """
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ZhifaError):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return ExpressionFailed(f"流程执行出错，请联系流程设计人员 (the procedure failed to run): {exc}")

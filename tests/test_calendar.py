@@ -148,7 +148,7 @@ def test_time_limit_seed_loads_with_every_key_the_processes_use() -> None:
     assert len(keys) == len(set(keys))
     assert REQUIRED_LIMIT_KEYS <= set(keys)
     for t in limits:
-        assert set(t) == {
+        assert set(t) - {"units"} == {
             "key",
             "name",
             "amount",
@@ -160,6 +160,8 @@ def test_time_limit_seed_loads_with_every_key_the_processes_use() -> None:
             "description",
         }, t["key"]
         assert t["unit"] in UNITS
+        # Alternative units are offered only for agency settings, always alongside the default one.
+        assert t["unit"] in t.get("units", [t["unit"]]) and set(t.get("units", [])) <= set(UNITS)
         assert t["name"] and t["legal_basis"] and t["description"]
 
 
