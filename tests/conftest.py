@@ -147,6 +147,10 @@ class Api:
         r = self.client.get("/api/v1" + path, headers=self.headers, query_string=params)
         return r.status_code, r.get_json()
 
+    def put(self, path: str, body: Any = None) -> tuple[int, Any]:
+        r = self.client.put("/api/v1" + path, headers=self.headers, json=body if body is not None else {})
+        return r.status_code, r.get_json()
+
     def post(self, path: str, body: Any = None) -> tuple[int, Any]:
         r = self.client.post("/api/v1" + path, headers=self.headers, json=body if body is not None else {})
         return r.status_code, r.get_json()

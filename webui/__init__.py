@@ -52,7 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
             configure_sqlite(db.engine)
 
-    from . import auth, cli, errors, inbox
+    from . import admin, auth, cli, errors, inbox
     from .api import bp as api_bp
 
     auth.init_app(app)
@@ -61,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(inbox.bp)
     app.register_blueprint(api_bp)
     cli.init_app(app)
+    admin.init_app(app)
     return app
 
 

@@ -1,0 +1,173 @@
+"""Administration (Flask-Admin, role ``administrator``): time limits, holiday calendar, incidents,
+and read-only views of deployments and the audit log.
+
+Every change goes through an engine command (bounds, reason, audit, revision bump); the views only
+collect input and show the engine's answer next to the field it concerns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, abort, flash, g, redirect, request, url_for
+from flask_admin import Admin, AdminIndexView, BaseView, expose
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.theme import Bootstrap4Theme
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from engine import clock
+from engine.errors import ZhifaError
+from engine.models import AuditEvent, Case, Deployment, ProcessInstance, TimeLimit, db
+from engine.reapply import apply_limit_change, preview_limit_change
+from engine.registry import UNIT_LABELS, calendar_year, missing_years, set_calendar_year, set_time_limit
+from engine.runtime import retry_instance
+
+ADMIN_ROLE = "administrator"
+
+
+class _AdminOnly:
+    """Administrators only; anyone else gets a 403, anonymous users the login page."""
+
+    def is_accessible(self) -> bool:
+        user = g.get("user")
+        return user is not None and user.has_role(ADMIN_ROLE)
+
+    def inaccessible_callback(self, name: str, **kwargs: Any) -> Response:
+        if g.get("user") is None:
+            return redirect(url_for("auth.login", next=request.full_path))
+        abort(403)
+
+
+class HomeView(_AdminOnly, AdminIndexView):
+    @expose("/")
+    def index(self) -> str:
+        incidents = db.session.scalar(select(func.count()).select_from(ProcessInstance).where(ProcessInstance.error.is_not(None)))
+        return self.render("admin_zf/home.html", missing=missing_years(), incidents=incidents)
+
+
+class TimeLimitsView(_AdminOnly, BaseView):
+    @expose("/")
+    def index(self) -> str:
+        limits = db.session.scalars(select(TimeLimit).order_by(TimeLimit.key))
+        return self.render("admin_zf/time_limits.html", limits=limits, units=UNIT_LABELS, tz=clock.SHANGHAI)
+
+    @expose("/<key>", methods=["GET", "POST"])
+    def edit(self, key: str) -> str | Response:
+        limit = db.session.get(TimeLimit, key)
+        if limit is None:
+            abort(404)
+        error, values = None, {"amount": limit.amount, "unit": limit.unit, "warn_before": limit.warn_before, "reason": ""}
+        if request.method == "POST":
+            values = {k: request.form.get(k, "") for k in ("amount", "unit", "warn_before", "reason")}
+            try:
+                set_time_limit(g.user, key, _int(values["amount"]), values["unit"], values["reason"], _int(values["warn_before"]))
+            except ZhifaError as exc:
+                error = exc
+            else:
+                flash("时限已更新：新立案件和新任务即时适用；在办案件请预览后确认是否同步调整。", "success")
+                return redirect(self.get_url(".preview", key=key))
+        allowed = (limit.units or limit.unit).split(",")
+        return self.render("admin_zf/time_limit_edit.html", limit=limit, values=values, error=error,
+                           units=UNIT_LABELS, allowed=allowed)
+
+    @expose("/<key>/preview", methods=["GET", "POST"])
+    def preview(self, key: str) -> str | Response:
+        if db.session.get(TimeLimit, key) is None:
+            abort(404)
+        error = None
+        if request.method == "POST":
+            try:
+                applied = apply_limit_change(g.user, key, request.form.get("reason", ""))
+            except ZhifaError as exc:
+                error = exc
+            else:
+                flash(f"已同步调整 {len(applied)} 项在办期限。", "success")
+                return redirect(self.get_url(".index"))
+        return self.render("admin_zf/time_limit_preview.html", key=key, changes=preview_limit_change(key), error=error)
+
+
+class CalendarView(_AdminOnly, BaseView):
+    @expose("/")
+    def index(self) -> str:
+        this_year = clock.today_shanghai().year
+        years = [calendar_year(y) for y in range(this_year - 1, this_year + 2)]
+        return self.render("admin_zf/calendar.html", years=years, missing=missing_years())
+
+    @expose("/<int:year>", methods=["GET", "POST"])
+    def edit(self, year: int) -> str | Response:
+        current = calendar_year(year)
+        text = "\n".join(f"{d['date']} {d['kind']} {d['name']}" for d in current["days"])
+        error, reason = None, ""
+        if request.method == "POST":
+            text, reason = request.form.get("days", ""), request.form.get("reason", "")
+            try:
+                set_calendar_year(g.user, year, _parse_lines(text), reason)
+            except ZhifaError as exc:
+                error = exc
+            else:
+                flash(f"{year} 年日历已保存。", "success")
+                return redirect(self.get_url(".index"))
+        return self.render("admin_zf/calendar_edit.html", year=year, current=current, text=text, reason=reason, error=error)
+
+
+class IncidentsView(_AdminOnly, BaseView):
+    @expose("/")
+    def index(self) -> str:
+        rows = db.session.execute(
+            select(ProcessInstance, Case.case_number).join(Case, Case.id == ProcessInstance.case_id)
+            .where(ProcessInstance.error.is_not(None)).order_by(ProcessInstance.id)
+        ).all()
+        return self.render("admin_zf/incidents.html", rows=rows)
+
+    @expose("/<int:instance_id>/retry", methods=["POST"])
+    def retry(self, instance_id: int) -> Response:
+        retry_instance(g.user.username, instance_id)
+        flash("已重新排队，下一次扫描将重试。", "success")
+        return redirect(self.get_url(".index"))
+
+
+class ReadOnlyView(_AdminOnly, ModelView):
+    can_create = can_edit = can_delete = False
+    can_view_details = True
+    page_size = 50
+
+
+class AuditLogView(ReadOnlyView):
+    column_list = ("at", "chain", "seq", "actor", "action", "case_id", "task_id", "hash")
+    column_filters = ("action", "actor", "chain", "case_id")
+    column_default_sort = ("id", True)
+    column_labels = {"at": "时间", "chain": "链", "seq": "序号", "actor": "操作人", "action": "动作", "case_id": "案件"}
+
+
+class DeploymentView(ReadOnlyView):
+    column_list = ("id", "created_at", "created_by", "comment", "bundle_hash")
+    column_default_sort = ("id", True)
+    column_labels = {"created_at": "部署时间", "created_by": "部署人", "comment": "说明", "bundle_hash": "内容哈希"}
+
+
+def init_app(app: Flask) -> None:
+    admin = Admin(app, name="执法平台管理", url="/admin", theme=Bootstrap4Theme(),
+                  index_view=HomeView(name="概览", url="/admin"))
+    admin.add_view(TimeLimitsView(name="时限", endpoint="time_limits"))
+    admin.add_view(CalendarView(name="节假日日历", endpoint="calendar"))
+    admin.add_view(IncidentsView(name="异常实例", endpoint="incidents"))
+    admin.add_view(DeploymentView(Deployment, db, name="部署", endpoint="deployments"))
+    admin.add_view(AuditLogView(AuditEvent, db, name="审计日志", endpoint="audit_log"))
+
+
+def _int(value: str) -> Any:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value  # the engine refuses it with a message naming the field
+
+
+def _parse_lines(text: str) -> list[dict[str, str]]:
+    days = []
+    for line in text.splitlines():
+        parts = line.split(None, 2)
+        if not parts:
+            continue
+        days.append({"date": parts[0], "kind": parts[1] if len(parts) > 1 else "", "name": parts[2] if len(parts) > 2 else ""})
+    return days
