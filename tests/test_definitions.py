@@ -152,7 +152,7 @@ def add_script_task(bpmn: str, code: str, after: str = "decide", before: str = "
 def test_valid_mini_bundle_deploys_and_activates_every_process(ctx, mini):
     assert db.session.get(Deployment, mini) is not None
     active = {a.process_id: a for a in db.session.scalars(select(ActiveProcess))}
-    assert set(active) == {"mini", "mini_parent", "mini_child", "mini_message", "mini_timer"}
+    assert set(active) == {"mini", "mini_parent", "mini_child", "mini_message", "mini_timer", "mini_quick"}
     assert all(a.spec.deployment_id == mini and a.version == 1 for a in active.values())
     paths = {f.path for f in db.session.get(Deployment, mini).files}
     assert paths == {f.path for f in mini_bundle().files}
