@@ -1,4 +1,4 @@
-"""Time limits and deadline arithmetic (read here; administrators edit them in a later step)."""
+"""Time limits, the holiday calendar, deadline arithmetic, drills (tick) and incidents."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from engine.runtime import fire_due_timers, retry_instance
 from . import bp, current, json_body, roles_required
 from .present import iso
 
+API_REASON = "通过 API 修改，未说明理由 (changed through the API; no reason given)"
+
 
 @bp.get("/time-limits")
 def list_time_limits() -> dict[str, Any]:
@@ -37,7 +39,8 @@ def read_time_limit(key: str) -> dict[str, Any]:
 @roles_required("administrator")
 def update_time_limit(key: str) -> dict[str, Any]:
     body = json_body()
-    limit = set_time_limit(current(), key, body.get("amount"), body.get("unit") or "", body.get("reason") or "",
+    # The contract body is {amount, unit}; a reason is recorded when given (the admin UI requires one).
+    limit = set_time_limit(current(), key, body.get("amount"), body.get("unit") or "", body.get("reason") or API_REASON,
                            body.get("warn_before"))
     return {**_limit(limit), "open_cases_affected": len(preview_limit_change(key))}
 
@@ -64,7 +67,7 @@ def read_calendar(year: int) -> dict[str, Any]:
 @roles_required("administrator")
 def update_calendar(year: int) -> dict[str, Any]:
     body = json_body()
-    return set_calendar_year(current(), year, body.get("days"), body.get("reason") or "")
+    return set_calendar_year(current(), year, body.get("days"), body.get("reason") or API_REASON)
 
 
 @bp.get("/calendar/deadline")

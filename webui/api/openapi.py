@@ -82,8 +82,8 @@ SPEC: dict[str, Any] = {
         "/time-limits": {"get": _op("Time-limit registry")},
         "/time-limits/{key}": {
             "get": _op("One time limit", params=["key"]),
-            "put": _op("Change amount/unit within the legal bounds (administrators; reason required)", params=["key"],
-                       body={"type": "object", "required": ["amount", "unit", "reason"], "properties": {
+            "put": _op("Change amount/unit within the legal bounds (administrators; give a reason)", params=["key"],
+                       body={"type": "object", "required": ["amount", "unit"], "properties": {
                            "amount": {"type": "integer"}, "unit": {"type": "string"}, "reason": {"type": "string"},
                            "warn_before": {"type": "integer"}}}),
         },
@@ -93,8 +93,8 @@ SPEC: dict[str, Any] = {
                                                        "properties": {"reason": {"type": "string"}}})},
         "/calendar/{year}": {
             "get": _op("Holidays and make-up working days of a year", params=["year"]),
-            "put": _op("Replace a year's calendar (administrators; reason required)", params=["year"],
-                       body={"type": "object", "required": ["days", "reason"], "properties": {
+            "put": _op("Replace a year's calendar (administrators)", params=["year"],
+                       body={"type": "object", "required": ["days"], "properties": {
                            "days": {"type": "array", "items": {"type": "object", "properties": {
                                "date": {"type": "string"}, "kind": {"type": "string", "enum": ["holiday", "workday"]},
                                "name": {"type": "string"}}}}, "reason": {"type": "string"}}}),
