@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from engine import audit, clock
 from engine.models import AuditEvent, ProcessInstance, Task, db
@@ -46,13 +46,30 @@ def _count(query) -> int:
     return int(db.session.scalar(query) or 0)
 
 
-def _progress() -> tuple[int, int]:
-    """(instances due by real time, open decide tasks), read in a short transaction of its own."""
+def _progress() -> tuple[int, int, list[str]]:
+    """(instances due by real time, open decide tasks, some incident errors), in a short transaction of its own."""
     now = dt.datetime.now(dt.UTC)
     due = _count(select(func.count()).select_from(ProcessInstance).where(ProcessInstance.next_timer_at <= now))
     decide = _count(select(func.count()).select_from(Task).where(Task.bpmn_id == "decide", Task.status == "open"))
+    errors = list(db.session.scalars(select(ProcessInstance.error).where(ProcessInstance.error.is_not(None)).limit(3)))
     db.session.remove()  # end the transaction: on SQLite every one holds the write lock
-    return due, decide
+    return due, decide, errors
+
+
+def _hold_timers() -> None:
+    """Block every sweep until the session ends, so that the workers start sweeping together."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("LOCK TABLE process_instance IN EXCLUSIVE MODE"))  # blocks SELECT ... FOR UPDATE
+    else:
+        db.session.connection()  # BEGIN IMMEDIATE: this connection holds SQLite's write lock
+
+
+def _wait_until_started(procs: list[subprocess.Popen[bytes]], outs: list[Path], limit: float = 60.0) -> None:
+    started = time.monotonic()
+    while time.monotonic() - started < limit and all(p.poll() is None for p in procs):
+        if all(b"zhifa worker started" in out.read_bytes() for out in outs):
+            return
+        time.sleep(0.1)
 
 
 def _tail(path: Path, chars: int = 3000) -> str:
@@ -66,8 +83,9 @@ def test_three_workers_fire_a_thousand_due_timers_each_exactly_once(app, people,
         with clock.use_clock(clock.FrozenClock(CREATED_AT)):
             _create_waiting_cases(CASES)
         db.session.remove()
-        due, decide = _progress()
-    assert (due, decide) == (CASES, 0)
+        due, decide, errors = _progress()
+    created = time.monotonic() - t0
+    assert (due, decide, errors) == (CASES, 0, [])
 
     zhifa = Path(sys.executable).parent / "zhifa"
     env = {**os.environ, "DATABASE_URL": url, "ZHIFA_SECRET_KEY": "worker-test", "ZHIFA_SCHEDULER_INTERVAL": "0.2",
@@ -78,13 +96,18 @@ def test_three_workers_fire_a_thousand_due_timers_each_exactly_once(app, people,
     procs: list[subprocess.Popen[bytes]] = []
     started = time.monotonic()
     try:
-        for out, err in logs:
-            with out.open("wb") as stdout, err.open("wb") as stderr:
-                procs.append(subprocess.Popen([str(zhifa), "worker"], env=env, stdout=stdout, stderr=stderr))
+        with app.app_context():
+            _hold_timers()
+            for out, err in logs:
+                with out.open("wb") as stdout, err.open("wb") as stderr:
+                    procs.append(subprocess.Popen([str(zhifa), "worker"], env=env, stdout=stdout, stderr=stderr))
+            _wait_until_started(procs, [out for out, _err in logs])
+            db.session.remove()  # release: all three sweeps race for the same due timers
+        started = time.monotonic()
         while time.monotonic() - started < TIMEOUT:
             with app.app_context():
-                due, decide = _progress()
-            if (due, decide) == (0, CASES) or any(p.poll() is not None for p in procs):
+                due, decide, errors = _progress()
+            if (due, decide) == (0, CASES) or errors or any(p.poll() is not None for p in procs):
                 break
             time.sleep(0.5)
     finally:
@@ -97,8 +120,11 @@ def test_three_workers_fire_a_thousand_due_timers_each_exactly_once(app, people,
                 p.kill()
                 p.wait(timeout=20)
     elapsed = time.monotonic() - started
-    print(f"created {CASES} waiting cases in {started - t0:.1f} s; workers drained them in {elapsed:.1f} s")
+    print(f"created {CASES} waiting cases in {created:.1f} s; the workers drained them in {elapsed:.1f} s")
     stderr_tails = "\n".join(f"--- worker {i} stderr ---\n{_tail(err)}" for i, (_out, err) in enumerate(logs))
+    # The workers run on the real clock: an incident here may be CalendarMissing once the decide task's
+    # 3 working days reach a year engine/data/holidays.json does not hold yet.
+    assert not errors, f"incidents: {errors}\n{stderr_tails}"
     assert (due, decide) == (0, CASES), f"after {elapsed:.1f} s: {due} still due, {decide} decide tasks open\n{stderr_tails}"
 
     with app.app_context():
@@ -108,7 +134,8 @@ def test_three_workers_fire_a_thousand_due_timers_each_exactly_once(app, people,
         instance_ids = set(db.session.scalars(select(ProcessInstance.id)))
         assert len(instance_ids) == CASES
         assert set(fired) == instance_ids
-        assert sum(fired.values()) == CASES, {i: n for i, n in fired.items() if n != 1}
+        assert set(fired.values()) == {1}, {i: n for i, n in fired.items() if n != 1}
+        assert sum(fired.values()) == CASES
 
         decide_per_case = dict(db.session.execute(
             select(Task.case_id, func.count()).where(Task.bpmn_id == "decide").group_by(Task.case_id)
