@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import threading
 from pathlib import Path
@@ -74,13 +75,21 @@ def run(host: str, port: int, no_demo: bool) -> None:
         stop.set()
 
 
-def scheduler_loop(app: Flask, stop: threading.Event) -> None:
-    """Sweep what is due every ``ZHIFA_SCHEDULER_INTERVAL`` seconds until ``stop`` is set."""
+def scheduler_loop(app: Flask, stop: threading.Event, report: bool = False) -> None:
+    """Sweep what is due every ``ZHIFA_SCHEDULER_INTERVAL`` seconds until ``stop`` is set.
+
+    With ``report`` (``zhifa worker``) every sweep that did something prints one line, so an
+    operator (and the multi-worker test) can see which process fired what.
+    """
     interval = float(app.config["ZHIFA_SCHEDULER_INTERVAL"])
+    pid = os.getpid()
     while not stop.is_set():
         with app.app_context():
             try:
-                fire_due_timers()
+                result = fire_due_timers()
+                if report and (result.fired or result.failed or result.near_due or result.overdue):
+                    click.echo(f"worker pid={pid} fired={len(result.fired)} failed={len(result.failed)} "
+                               f"near_due={result.near_due} overdue={result.overdue}")
             except Exception:  # noqa: BLE001 - the loop must outlive a database hiccup
                 app.logger.exception("scheduler sweep failed")
                 db.session.rollback()
@@ -97,7 +106,7 @@ def worker() -> None:
     stop = threading.Event()
     click.echo("zhifa worker started")
     try:
-        scheduler_loop(current_app._get_current_object(), stop)  # type: ignore[attr-defined]
+        scheduler_loop(current_app._get_current_object(), stop, report=True)  # type: ignore[attr-defined]
     except KeyboardInterrupt:
         stop.set()
 

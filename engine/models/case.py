@@ -75,6 +75,7 @@ class Task(db.Model):
         Index("ix_task_status_due", "status", "due_at"),
         Index("ix_task_status_warn", "status", "warn_at"),
         Index("ix_task_case_bpmn", "case_id", "bpmn_id"),
+        Index("ix_task_instance", "instance_id"),  # every save reads the instance's projected tasks
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))

@@ -302,6 +302,7 @@ def upgrade():
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.create_index('ix_task_assignee_status', ['assignee_id', 'status'], unique=False)
         batch_op.create_index('ix_task_case_bpmn', ['case_id', 'bpmn_id'], unique=False)
+        batch_op.create_index('ix_task_instance', ['instance_id'], unique=False)
         batch_op.create_index('ix_task_status_due', ['status', 'due_at'], unique=False)
         batch_op.create_index('ix_task_status_warn', ['status', 'warn_at'], unique=False)
         batch_op.create_index('ix_task_unit_role_status', ['unit_id', 'role', 'status'], unique=False)
