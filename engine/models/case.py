@@ -14,22 +14,26 @@ from .org import OrgUnit, User
 
 class Case(db.Model):
     __tablename__ = "case"
+    __table_args__ = (
+        Index("ix_case_unit_status", "unit_id", "status"),  # every officer's list is scoped by unit
+        Index("ix_case_clock", "clock_state", "clock_deadline"),  # the sweep reads running clocks past due
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_number: Mapped[str] = mapped_column(String(60), unique=True)
-    procedure: Mapped[str] = mapped_column(String(60), index=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    procedure: Mapped[str] = mapped_column(String(60))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     party_type: Mapped[str] = mapped_column(String(20))  # citizen | organization
     party_name: Mapped[str] = mapped_column(String(200))
     party_id_masked: Mapped[str] = mapped_column(String(40), default="")
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(20), index=True)  # open | suspended | closed | terminated
+    status: Mapped[str] = mapped_column(String(20))  # open | suspended | closed | terminated
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     opened_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     # Case clock (法 Art. 60): the deadline is always recomputed from recorded facts (filing date,
     # paused days, approved extensions), never shifted in place.
-    clock_state: Mapped[str | None] = mapped_column(String(10), index=True)  # running | paused | overdue | stopped
+    clock_state: Mapped[str | None] = mapped_column(String(10))  # running | paused | overdue | stopped
     clock_started_on: Mapped[dt.date | None] = mapped_column(Date)
-    clock_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    clock_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     paused_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     paused_days: Mapped[int] = mapped_column(Integer, default=0)
     extension_days: Mapped[int] = mapped_column(Integer, default=0)
@@ -74,8 +78,8 @@ class Task(db.Model):
         Index("ix_task_assignee_status", "assignee_id", "status"),
         Index("ix_task_status_due", "status", "due_at"),
         Index("ix_task_status_warn", "status", "warn_at"),
+        # Separation of duty reads (case, bpmn id); every save reads its instance's rows by case too.
         Index("ix_task_case_bpmn", "case_id", "bpmn_id"),
-        Index("ix_task_instance", "instance_id"),  # every save reads the instance's projected tasks
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))

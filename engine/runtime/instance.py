@@ -151,7 +151,9 @@ def save(session: Session, state: str | None = None) -> None:
     sync_tasks(session, now)
 
 
-_KNOWN_TASKS = select(Task.__table__.c.id, Task.__table__.c.status).where(Task.__table__.c.instance_id == bindparam("b_instance"))
+_T = Task.__table__.c
+# By case first: the (case_id, bpmn_id) index finds a case's few rows without an index of its own.
+_KNOWN_TASKS = select(_T.id, _T.status).where(_T.case_id == bindparam("b_case"), _T.instance_id == bindparam("b_instance"))
 _INSERT_TASK = insert(Task.__table__)
 
 
@@ -161,7 +163,7 @@ def sync_tasks(session: Session, now: dt.datetime) -> None:
         db.session.flush()  # the Core reads below must see this command's own ORM changes (a completed task)
     conn = db.session.connection()
     known = {} if session.new else {
-        tid: status for tid, status in conn.execute(_KNOWN_TASKS, {"b_instance": instance.id})
+        tid: status for tid, status in conn.execute(_KNOWN_TASKS, {"b_case": instance.case_id, "b_instance": instance.id})
     }
     ready = {str(t.id): t for t in ready_user_tasks(session.workflow)}
     new_rows: list[dict[str, Any]] = []

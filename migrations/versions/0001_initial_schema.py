@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 15:00:29.857039
+Create Date: 2026-11-22 15:22:32.497420
 
 """
 from alembic import op
@@ -188,11 +188,8 @@ def upgrade():
     sa.UniqueConstraint('case_number', name=op.f('uq_case_case_number'))
     )
     with op.batch_alter_table('case', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_case_clock_deadline'), ['clock_deadline'], unique=False)
-        batch_op.create_index(batch_op.f('ix_case_clock_state'), ['clock_state'], unique=False)
-        batch_op.create_index(batch_op.f('ix_case_procedure'), ['procedure'], unique=False)
-        batch_op.create_index(batch_op.f('ix_case_status'), ['status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_case_unit_id'), ['unit_id'], unique=False)
+        batch_op.create_index('ix_case_clock', ['clock_state', 'clock_deadline'], unique=False)
+        batch_op.create_index('ix_case_unit_status', ['unit_id', 'status'], unique=False)
 
     op.create_table('credential',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -302,7 +299,6 @@ def upgrade():
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.create_index('ix_task_assignee_status', ['assignee_id', 'status'], unique=False)
         batch_op.create_index('ix_task_case_bpmn', ['case_id', 'bpmn_id'], unique=False)
-        batch_op.create_index('ix_task_instance', ['instance_id'], unique=False)
         batch_op.create_index('ix_task_status_due', ['status', 'due_at'], unique=False)
         batch_op.create_index('ix_task_status_warn', ['status', 'warn_at'], unique=False)
         batch_op.create_index('ix_task_unit_role_status', ['unit_id', 'role', 'status'], unique=False)
@@ -336,11 +332,8 @@ def downgrade():
 
     op.drop_table('credential')
     with op.batch_alter_table('case', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_case_unit_id'))
-        batch_op.drop_index(batch_op.f('ix_case_status'))
-        batch_op.drop_index(batch_op.f('ix_case_procedure'))
-        batch_op.drop_index(batch_op.f('ix_case_clock_state'))
-        batch_op.drop_index(batch_op.f('ix_case_clock_deadline'))
+        batch_op.drop_index('ix_case_unit_status')
+        batch_op.drop_index('ix_case_clock')
 
     op.drop_table('case')
     with op.batch_alter_table('api_token', schema=None) as batch_op:
