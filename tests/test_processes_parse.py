@@ -10,14 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from decimal import Decimal
 from pathlib import Path
 
 import jsonschema
 import pytest
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as timer_module
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
@@ -26,6 +25,8 @@ from SpiffWorkflow.spiff.specs.defaults import UserTask
 from SpiffWorkflow.util.task import TaskState
 
 from engine.calendar import load_seed_time_limits
+from engine.case_clock import ClockRecorder
+from engine.expressions import make_script_engine
 from engine.roles import CREDENTIAL_KINDS, LANE_ROLES, TASK_PROPERTIES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -212,16 +213,8 @@ LONG_AGO = "2000-01-01T00:00:00+08:00"
 
 
 def script_engine(deadline_value: str) -> PythonScriptEngine:
-    return PythonScriptEngine(
-        environment=TaskDataEnvironment(
-            {
-                "deadline": lambda key, start: deadline_value,
-                "parse_date": dt.date.fromisoformat,
-                "parse_datetime": dt.datetime.fromisoformat,
-                "Decimal": Decimal,
-            }
-        )
-    )
+    # zhifa's restricted engine, with a fixed deadline and a case clock that only records calls.
+    return make_script_engine({"deadline": lambda key, start: deadline_value, "case_clock": ClockRecorder()})
 
 
 class Run:
@@ -681,7 +674,7 @@ def test_statement_timer_uses_the_recorded_service_date(specs):
         return FAR_FUTURE
 
     run = Run(specs, "ordinary", case(proposed_fine=2000), roundtrip=False)
-    run.wf.script_engine = PythonScriptEngine(environment=TaskDataEnvironment({"deadline": deadline}))
+    run.wf.script_engine = make_script_engine({"deadline": deadline, "case_clock": ClockRecorder()})
     file_and_investigate(run)
     run.complete("investigation_report", report(fine=2000))
     run.complete("notify_party", notice(2000, served_on="2026-03-27"))

@@ -216,3 +216,24 @@ def test_case_clock_runs_ninety_days_pauses_and_takes_approved_extensions(ctx, p
     assert db.session.get(Case, case.id).clock_state == "overdue"
     actions = [e.action for e in db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id))]
     assert {"case.clock_start", "case.clock_pause", "case.clock_resume", "case.clock_extended", "case.clock_overdue"} <= set(actions)
+
+
+def test_shipped_ordinary_procedure_starts_the_case_clock_at_filing(ctx, people, frozen):
+    from tests.conftest import ROOT, deploy_dir
+
+    deploy_dir(ROOT)
+    case = start_case(user("a_handler1"), "ordinary", {"party_type": "organization", "party_name": "某某公司"},
+                      {"violation": "未公示", "penalty_kind": "fine", "proposed_fine": 20000})
+    [lead] = open_tasks(case.id)
+    complete_task(user("a_handler1"), lead.id, {
+        "lead_source": "inspection", "lead_received_on": "2026-03-02", "lead_summary": "检查发现",
+        "verification_findings": "属实", "filing_recommendation": "file", "recommendation_reason": "应予立案"})
+    assert db.session.get(Case, case.id).clock_state is None  # not filed yet: no case clock
+    [filing] = open_tasks(case.id)
+    complete_task(user("a_head"), filing.id, {
+        "filing_decision": "file", "case_cause": "未按规定公示", "filed_on": "2026-03-03",
+        "assigned_handlers": ["a_handler1", "a_handler2"], "filing_opinion": "同意立案"})
+    case = db.session.get(Case, case.id)
+    # 90 natural days after Tue 03-03 is Mon 06-01 (a working day), ending at 24:00.
+    assert case.clock_state == "running" and case.clock_started_on == dt.date(2026, 3, 3)
+    assert case.clock_deadline == at(2026, 6, 2)
