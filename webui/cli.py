@@ -90,6 +90,7 @@ def scheduler_loop(app: Flask, stop: threading.Event, report: bool = False) -> N
                 if report and (result.fired or result.failed or result.near_due or result.overdue):
                     click.echo(f"worker pid={pid} fired={len(result.fired)} failed={len(result.failed)} "
                                f"near_due={result.near_due} overdue={result.overdue}")
+                    sys.stdout.flush()  # a line per sweep, visible at once even when stdout is a file
             except Exception:  # noqa: BLE001 - the loop must outlive a database hiccup
                 app.logger.exception("scheduler sweep failed")
                 db.session.rollback()
