@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -105,11 +106,13 @@ def worker() -> None:
     from flask import current_app
 
     stop = threading.Event()
+    # SIGTERM/SIGINT end the loop after the sweep in progress: a deploy or scale-down never cuts one.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     click.echo("zhifa worker started")
-    try:
-        scheduler_loop(current_app._get_current_object(), stop, report=True)  # type: ignore[attr-defined]
-    except KeyboardInterrupt:
-        stop.set()
+    sys.stdout.flush()
+    scheduler_loop(current_app._get_current_object(), stop, report=True)  # type: ignore[attr-defined]
+    click.echo("zhifa worker stopped")
 
 
 @click.command("deploy", help="部署目录中的 BPMN/DMN/表单 (deploy processes/ and forms/ of DIR).")
