@@ -11,6 +11,7 @@ from sqlalchemy import Select, select
 from . import clock
 from .errors import NotFound
 from .models import Case, Task, User, db
+from .officers import designated
 from .roles import CREDENTIAL_KINDS, LANE_ROLES
 
 # Supervisors and administrators read across units; officers only their own.
@@ -59,6 +60,10 @@ def why_not_eligible(user: User, task: Task) -> str | None:
             label = CREDENTIAL_KINDS.get(task.requires_credential, task.requires_credential)
             return f"无有效的{label} (no valid credential {task.requires_credential})"
     separate = [s.strip() for s in (task.separate_from or "").split(",") if s.strip()]
+    for field in (s[1:] for s in separate if s.startswith("@")):
+        if designated(task.case_id, field, user.id):
+            return "系本案指定的承办人员，须回避 (designated officer of this case: separation of duty)"
+    separate = [s for s in separate if not s.startswith("@")]
     if separate:
         # Art. 64(4) / Art. 58: a reviewer or hearing host may not have investigated the same case.
         conflict = db.session.scalars(

@@ -83,8 +83,14 @@ def _lint_user_task(
     credential = props.get("requires_credential")
     if credential and credential not in CREDENTIAL_KINDS:
         problems.append(_at(parsed, bpmn_id, f"未知的资格类型 '{credential}' (unknown credential kind)"))
+    officer_fields = {name for schema in parsed.forms.values()
+                      for name, prop in (schema.get("properties") or {}).items()
+                      if isinstance(prop, dict) and prop.get("x-widget") == "officers"}
     for other in filter(None, (s.strip() for s in props.get("separate_from", "").split(","))):
-        if other not in task_ids:
+        if other.startswith("@"):
+            if other[1:] not in officer_fields:
+                problems.append(_at(parsed, bpmn_id, f"separate_from 引用了不存在的人员字段 '{other}' (no officers field of that name)"))
+        elif other not in task_ids:
             problems.append(_at(parsed, bpmn_id, f"separate_from 引用了不存在的任务 '{other}' (unknown task id)"))
     return problems
 

@@ -1,7 +1,7 @@
 """SQLAlchemy models; importing this package registers every table on ``db.metadata``."""
 
 from .audit import AuditEvent, AuditHead
-from .case import Case, DocSequence, ProcessInstance, Task
+from .case import Case, CaseOfficer, DocSequence, ProcessInstance, Task
 from .config import ConfigRevision
 from .db import db
 from .deployment import ActiveProcess, Deployment, DeploymentFile, ProcessSpec
@@ -10,7 +10,27 @@ from .org import ApiToken, Credential, OrgUnit, Role, User, user_role
 from .time_limit import CalendarDay, CalendarYear, TimeLimit
 
 __all__ = [
-    "ActiveProcess", "ApiToken", "AuditEvent", "AuditHead", "CalendarDay", "CalendarYear", "Case", "ConfigRevision", "Credential",
-    "Deployment", "DeploymentFile", "DocSequence", "Notification", "OrgUnit", "ProcessInstance", "ProcessSpec", "Role",
-    "Task", "TimeLimit", "User", "db", "user_role",
+    "ActiveProcess",
+    "ApiToken",
+    "AuditEvent",
+    "AuditHead",
+    "CalendarDay",
+    "CalendarYear",
+    "Case",
+    "CaseOfficer",
+    "ConfigRevision",
+    "Credential",
+    "Deployment",
+    "DeploymentFile",
+    "DocSequence",
+    "Notification",
+    "OrgUnit",
+    "ProcessInstance",
+    "ProcessSpec",
+    "Role",
+    "Task",
+    "TimeLimit",
+    "User",
+    "db",
+    "user_role",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import UTCDateTime, db
@@ -114,3 +114,17 @@ class DocSequence(db.Model):
     doc_type: Mapped[str] = mapped_column(String(40), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     next_value: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CaseOfficer(db.Model):
+    """An officer designated for a case through a form's officers field (e.g. the ≥2 handlers of
+    法 Art. 42); separation of duty (``separate_from="@assigned_handlers"``) reads these rows."""
+
+    __tablename__ = "case_officer"
+    __table_args__ = (UniqueConstraint("case_id", "field", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    field: Mapped[str] = mapped_column(String(80))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    task_id: Mapped[str] = mapped_column(String(36))
+    designated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

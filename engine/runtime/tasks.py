@@ -13,6 +13,7 @@ from ..definitions.specs import deployment_of
 from ..errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
 from ..forms import form_schema, validate_form_data
 from ..models import Notification, Task, User, db
+from ..officers import check_and_record
 from ..transaction import command
 from .instance import find_task, lock_instance, open_session, save
 
@@ -95,7 +96,9 @@ def complete_task(actor: User, task_id: str, data: dict[str, Any], version: int 
     if reason:
         raise Forbidden(f"不能办理该任务：{reason}", details={"reason": reason})
     if task.form:
-        data = validate_form_data(form_schema(deployment_of(instance.process_spec_id), task.form), data)
+        schema = form_schema(deployment_of(instance.process_spec_id), task.form)
+        data = validate_form_data(schema, data)
+        check_and_record(task, schema, data)
     session = open_session(instance, actor.username, version)
     spiff_task = find_task(session.workflow, task.id)
     if spiff_task is None or spiff_task.state != TaskState.READY or not spiff_task.task_spec.manual:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 15:22:32.497420
+Create Date: 2026-11-22 15:33:30.552914
 
 """
 from alembic import op
@@ -227,6 +227,18 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_event')),
     sa.UniqueConstraint('chain', 'seq', name=op.f('uq_audit_event_chain'))
     )
+    op.create_table('case_officer',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('field', sa.String(length=80), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.String(length=36), nullable=False),
+    sa.Column('designated_at', UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_case_officer_case_id_case')),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_case_officer_user_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_officer')),
+    sa.UniqueConstraint('case_id', 'field', 'user_id', name=op.f('uq_case_officer_case_id'))
+    )
     op.create_table('notification',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -325,6 +337,7 @@ def downgrade():
         batch_op.drop_index('ix_notification_user_read')
 
     op.drop_table('notification')
+    op.drop_table('case_officer')
     op.drop_table('audit_event')
     op.drop_table('user_role')
     with op.batch_alter_table('credential', schema=None) as batch_op:
