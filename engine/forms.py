@@ -11,7 +11,12 @@ import jsonschema
 from sqlalchemy import select
 
 from .errors import InvalidInput, NotFound
+from .expressions import SAFE_FUNCTIONS
 from .models import DeploymentFile, db
+
+# Case data the engine sets, and the helpers expressions call: no form or fact may overwrite them.
+SYSTEM_KEYS = frozenset({"case_number", "party_type", "party_name", "unit_code", "opened_on"})
+RESERVED_NAMES = SYSTEM_KEYS | frozenset({"deadline", "case_clock"}) | frozenset(SAFE_FUNCTIONS)
 
 _cache: dict[tuple[int, str], dict[str, Any]] = {}
 _lock = threading.Lock()
@@ -36,10 +41,24 @@ def form_schema(deployment_id: int, form: str) -> dict[str, Any]:
     return schema
 
 
-def validate_form_data(schema: dict[str, Any], data: Any) -> dict[str, Any]:
-    """Check submitted data; every error names its field so the form can show it inline."""
+def validate_form_data(
+    schema: dict[str, Any], data: Any, reserved: frozenset[str] | None = None, closed: bool = True
+) -> dict[str, Any]:
+    """Check submitted data; every error names its field so the form can show it inline.
+
+    Only fields the form declares may be submitted: task data drives gateways and DMN tables, so
+    an undeclared key (``party_type``, ``legal_review_required``…) must never slip into the case.
+    """
     if not isinstance(data, dict):
         raise InvalidInput("表单数据必须是对象 (form data must be an object)")
+    declared = set((schema.get("properties") or {}).keys())
+    reserved = RESERVED_NAMES if reserved is None else reserved
+    unknown = sorted(k for k in data if (closed and k not in declared) or k in reserved)
+    if unknown:
+        raise InvalidInput(
+            "表单中没有这些字段：" + "、".join(unknown) + " (fields not in this form)",
+            details=[{"field": k, "label": k, "message": "表单未定义此字段 (not a field of this form)"} for k in unknown],
+        )
     validator = _validator(schema)
     if validator.is_valid(data):  # the common case, and much cheaper than collecting errors
         return data

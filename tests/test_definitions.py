@@ -625,3 +625,8 @@ def test_zipped_mini_bundle_equals_the_directory_bundle_and_is_skipped_when_unch
     uploaded = Bundle.from_uploads([("mini.zip", zip_of(files))])
     assert uploaded.hash == mini_bundle().hash
     assert deploy_bundle(uploaded, "upload", skip_if_unchanged=True).id == mini
+
+
+def test_form_field_named_like_a_system_key_is_rejected(ctx, mini):
+    details = rejected(mutated("forms/mini_serve.json", ('"served_on": {', '"party_type": {"type": "string"}, "served_on": {')))
+    problem_at(details, "forms/mini_serve.json", element="/properties/party_type", kind="form")

@@ -181,3 +181,21 @@ def test_a_call_activity_task_is_projected_and_completes_the_parent(ctx, people,
 def test_a_call_activity_only_process_cannot_be_started(ctx, people, mini, frozen):
     with pytest.raises(InvalidInput, match="只能由其他程序调用"):
         start_case(user("a_handler1"), "mini_child", PARTY, {})
+
+
+def test_form_data_may_not_carry_fields_the_form_does_not_declare(ctx, people, mini, frozen):
+    case_id = start(frozen, fine=50000)
+    [register] = open_tasks(case_id)
+    # An undeclared key would overwrite what gateways and decision tables read (here: skip the review).
+    with pytest.raises(InvalidInput, match="party_type"):
+        complete_task(user("a_handler1"), register.id, {"facts": "事实清楚", "proposed_fine": 50000, "party_type": "organization"})
+    with pytest.raises(InvalidInput, match="review_required"):
+        complete_task(user("a_handler1"), register.id, {"facts": "事实清楚", "proposed_fine": 50000, "review_required": False})
+    complete_task(user("a_handler1"), register.id, {"facts": "事实清楚", "proposed_fine": 50000})
+    assert [t.bpmn_id for t in open_tasks(case_id)] == ["review"]
+
+
+def test_facts_may_not_override_what_the_engine_sets(ctx, people, mini, frozen):
+    for key in ("party_type", "case_number", "deadline", "len"):
+        with pytest.raises(InvalidInput, match=key):
+            start_case(user("a_handler1"), "mini", PARTY, {key: "x", "proposed_fine": 1})

@@ -20,6 +20,7 @@ from SpiffWorkflow.spiff.specs.defaults import UserTask
 
 from ..errors import UnsafeExpression
 from ..expressions import check_expression
+from ..forms import RESERVED_NAMES
 from ..roles import CREDENTIAL_KINDS, LANE_ROLES, TASK_PROPERTIES
 from .parse import ParsedBundle
 from .problems import Problem
@@ -171,6 +172,10 @@ def _check_one(parsed: ParsedBundle, element: str, source: str, mode: str) -> li
 def _lint_forms(parsed: ParsedBundle) -> list[Problem]:
     problems = []
     for name, schema in parsed.forms.items():
+        for field in sorted(set((schema.get("properties") or {}) if isinstance(schema.get("properties"), dict) else ())
+                            & RESERVED_NAMES):
+            problems.append(Problem(f"forms/{name}.json", f"字段名 '{field}' 为系统保留 (reserved field name)",
+                                    element=f"/properties/{field}", kind="form"))
         try:
             jsonschema.Draft202012Validator.check_schema(schema)
         except jsonschema.SchemaError as exc:

@@ -14,7 +14,7 @@ from ..access import get_case
 from ..case_clock import ClockRecorder
 from ..definitions.specs import active_spec
 from ..errors import Forbidden, InvalidInput, InvalidState, NotFound
-from ..forms import validate_form_data
+from ..forms import RESERVED_NAMES, validate_form_data
 from ..limits import Deadlines
 from ..models import Case, OrgUnit, ProcessInstance, User, db
 from ..sequences import next_number
@@ -52,12 +52,14 @@ def start_case(actor: User, procedure: str, party: dict[str, Any], facts: dict[s
                unit_code: str | None = None) -> Case:
     """File a case under ``procedure`` in the actor's unit and run it to its first waiting point."""
     unit = _starting_unit(actor, unit_code)
-    validate_form_data(START_SCHEMA, party)
+    validate_form_data(START_SCHEMA, party, reserved=frozenset())  # the engine's own schema names the party
     facts = dict(facts or {})
-    validate_form_data(FACTS_SCHEMA, facts)
+    validate_form_data(FACTS_SCHEMA, facts, closed=False)  # facts are open-ended, but never reserved names
     for key, value in facts.items():
         if not _FACT_KEY.match(key) or not isinstance(value, str | int | float | bool | type(None)):
             raise InvalidInput(f"无效的事实字段 '{key}' (facts are flat snake_case keys with scalar values)")
+        if key in RESERVED_NAMES:
+            raise InvalidInput(f"事实字段 '{key}' 由系统设定，不能填写 (reserved name)", details=[{"field": key, "message": "保留字段"}])
     spec_row = active_spec(procedure)
     if not spec_row.startable:
         raise InvalidInput(f"“{procedure}”只能由其他程序调用，不能直接立案 (this process runs only as a call activity)")
@@ -70,12 +72,13 @@ def start_case(actor: User, procedure: str, party: dict[str, Any], facts: dict[s
     case_number = f"{agency}案〔{year}〕{number}号"
     party_name = party["party_name"].strip()
     workflow.get_next_task(state=TaskState.READY).data.update({
+        **facts,
+        # System keys last: what the case row says is what the procedure sees.
         "case_number": case_number,
         "party_type": party["party_type"],
         "party_name": party_name,
         "unit_code": unit.code,
         "opened_on": now.astimezone(clock.SHANGHAI).date().isoformat(),
-        **facts,
     })
     workflow.do_engine_steps()
     case = _insert(Case, dict(
