@@ -15,11 +15,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
 from . import audit, clock
 from .access import get_case
 from .errors import Forbidden, InvalidInput, InvalidState
 from .limits import Deadlines
-from .models import Case, User
+from .models import Case, ProcessInstance, User, db
 from .transaction import command
 
 ACTIONS = ("start", "pause", "resume", "stop")
@@ -59,6 +61,7 @@ def extend_case_clock(actor: User, case_id: int, days: int, reason: str, collect
     if not reason or not reason.strip():
         raise InvalidInput("请填写延长理由 (a reason is required)")
     case = get_case(actor, case_id)
+    _lock_case(case)
     if case.clock_state not in ("running", "paused", "overdue"):
         raise InvalidState("该案件的办案期限未在计算中 (the case clock is not running)")
     deadlines = Deadlines()
@@ -104,6 +107,8 @@ def _apply(case: Case, action: str, on: dt.date, deadlines: Deadlines, actor: st
             return  # filed once; a re-run of the filing step does not restart the clock
         case.clock_started_on = on
         case.clock_state = "running"
+        limit = deadlines.limit(CLOCK_KEY)
+        case.clock_amount, case.clock_unit = limit.amount, limit.unit
         _recompute(case, deadlines)
     elif action == "pause":
         if state not in ("running", "overdue"):
@@ -129,12 +134,19 @@ def _apply(case: Case, action: str, on: dt.date, deadlines: Deadlines, actor: st
                  case_id=case.id)
 
 
-def _recompute(case: Case, deadlines: Deadlines) -> None:
+def recompute_deadline(case: Case, deadlines: Deadlines) -> dt.datetime | None:
+    """The clock's deadline from its recorded facts (filing date, limit at filing, pauses, extensions)."""
     if case.clock_started_on is None:
-        return
-    limit = deadlines.limit(CLOCK_KEY)
-    total = limit.amount + case.paused_days + case.extension_days
-    case.clock_deadline = deadlines.calendar.deadline(case.clock_started_on, total, limit.unit)
+        return None
+    if case.clock_amount is None:
+        limit = deadlines.limit(CLOCK_KEY)
+        case.clock_amount, case.clock_unit = limit.amount, limit.unit
+    total = case.clock_amount + case.paused_days + case.extension_days
+    return deadlines.calendar.deadline(case.clock_started_on, total, case.clock_unit or "natural_days")
+
+
+def _recompute(case: Case, deadlines: Deadlines) -> None:
+    case.clock_deadline = recompute_deadline(case, deadlines)
 
 
 def _as_date(value: Any) -> dt.date:
@@ -146,3 +158,9 @@ def _as_date(value: Any) -> dt.date:
         return dt.date.fromisoformat(str(value)[:10])
     except ValueError:
         raise ValueError(f"case_clock needs a date 'YYYY-MM-DD', got {value!r}")
+
+
+def _lock_case(case: Case) -> None:
+    """Serialize clock changes per case (the instance row is the case's lock), then re-read the case."""
+    db.session.execute(select(ProcessInstance.id).where(ProcessInstance.case_id == case.id).with_for_update())
+    db.session.refresh(case)

@@ -18,6 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from . import audit, clock
+from .case_clock import CLOCK_KEY, recompute_deadline
 from .definitions.specs import load_specs
 from .errors import Forbidden, InvalidInput, NotFound
 from .limits import Deadlines
@@ -45,7 +46,7 @@ def preview_limit_change(key: str) -> list[Change]:
     """Every open task and waiting timer whose date would change under the current value of ``key``."""
     if db.session.get(TimeLimit, key) is None:
         raise NotFound(f"时限 '{key}' 不存在 (unknown time-limit key)")
-    return _task_changes(key) + _timer_changes(key)
+    return _task_changes(key) + _timer_changes(key) + _clock_changes(key)
 
 
 @command
@@ -57,7 +58,13 @@ def apply_limit_change(actor: User, key: str, reason: str) -> list[Change]:
     changes = preview_limit_change(key)
     deadlines = Deadlines()
     for change in changes:
-        if change.kind == "task":
+        if change.kind == "clock":
+            case = db.session.get(Case, change.case_id)
+            assert case is not None
+            limit = deadlines.limit(key)
+            case.clock_amount, case.clock_unit = limit.amount, limit.unit
+            case.clock_deadline = recompute_deadline(case, deadlines)
+        elif change.kind == "task":
             task = db.session.get(Task, change.task_id)
             assert task is not None
             task.due_at, task.warn_at = deadlines.task_due(key, task.created_at)
@@ -81,6 +88,23 @@ def _task_changes(key: str) -> list[Change]:
         due, _warn = deadlines.task_due(key, task.created_at)
         if due != task.due_at:
             out.append(Change("task", task.case_id, number, task.name, _iso(task.due_at), _iso(due), task_id=task.id))
+    return out
+
+
+def _clock_changes(key: str) -> list[Change]:
+    """Case clocks (法 Art. 60) keep the limit they started with until it is re-applied here."""
+    if key != CLOCK_KEY:
+        return []
+    deadlines = Deadlines()
+    limit = deadlines.limit(key)
+    out = []
+    for case in db.session.scalars(select(Case).where(Case.status.in_(("open", "suspended")),
+                                                     Case.clock_state.in_(("running", "paused", "overdue")))):
+        if (case.clock_amount, case.clock_unit) == (limit.amount, limit.unit):
+            continue
+        total = limit.amount + case.paused_days + case.extension_days
+        new = deadlines.calendar.deadline(case.clock_started_on, total, limit.unit) if case.clock_started_on else None
+        out.append(Change("clock", case.id, case.case_number, "办案期限", _iso(case.clock_deadline), _iso(new)))
     return out
 
 

@@ -237,3 +237,33 @@ def test_shipped_ordinary_procedure_starts_the_case_clock_at_filing(ctx, people,
     # 90 natural days after Tue 03-03 is Mon 06-01 (a working day), ending at 24:00.
     assert case.clock_state == "running" and case.clock_started_on == dt.date(2026, 3, 3)
     assert case.clock_deadline == at(2026, 6, 2)
+
+
+def test_open_case_clock_keeps_its_limit_until_the_change_is_applied(ctx, people, mini, frozen):
+    case = start_case(user("a_handler1"), "mini_timer", PARTY, {"notice_on": "2026-03-02", "start_clock": True})
+    assert case.clock_deadline == at(2026, 6, 2)
+    set_time_limit(user("admin"), "case_decision", 60, "natural_days", "测试：缩短办案期限")
+    suspend_case(user("a_head"), case.id, "中止")
+    frozen.set(at(2026, 3, 3, 9))
+    resume_case(user("a_head"), case.id, "恢复")
+    case = db.session.get(Case, case.id)
+    # 91 days on the limit it started with: Mon 06-01, ends 24:00 (the 60-day limit is not used yet)
+    assert case.paused_days == 1 and case.clock_deadline == at(2026, 6, 2)
+    [change] = [c for c in preview_limit_change("case_decision") if c.kind == "clock"]
+    # 61 days: Sat 05-02, inside the Labour Day holiday (05-01..05-05) -> Wed 05-06, ends 24:00
+    assert change.case_id == case.id and change.new_due == at(2026, 5, 7).isoformat()
+    apply_limit_change(user("admin"), "case_decision", "同步适用")
+    assert db.session.get(Case, case.id).clock_deadline == at(2026, 5, 7)
+
+
+def test_terminated_case_stops_its_clock_and_is_not_recorded_as_closed(ctx, people, mini, frozen):
+    case = start_case(user("a_handler1"), "mini_timer", PARTY, {"notice_on": "2026-03-02", "start_clock": True})
+    from engine.runtime import terminate_case
+
+    terminate_case(user("a_head"), case.id, "依法终止调查")
+    case = db.session.get(Case, case.id)
+    assert case.status == "terminated" and case.clock_state == "stopped"
+    actions = [e.action for e in db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id))]
+    assert "case.closed" not in actions and actions[-1] == "case.terminated"
+    frozen.set(at(2026, 7, 1, 9))
+    assert fire_due_timers().clocks_overdue == 0

@@ -33,6 +33,9 @@ class Case(db.Model):
     # paused days, approved extensions), never shifted in place.
     clock_state: Mapped[str | None] = mapped_column(String(10))  # running | paused | overdue | stopped
     clock_started_on: Mapped[dt.date | None] = mapped_column(Date)
+    # The limit in force when the clock started: a later change reaches this case only when re-applied.
+    clock_amount: Mapped[int | None] = mapped_column(Integer)
+    clock_unit: Mapped[str | None] = mapped_column(String(20))
     clock_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     paused_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     paused_days: Mapped[int] = mapped_column(Integer, default=0)

@@ -139,13 +139,15 @@ def terminate_case(actor: User, case_id: int, reason: str) -> Case:
     session = open_session(instance, actor.username)
     session.workflow.cancel()
     now = clock.now()
+    instance.status = "terminated"  # before save(): a cancelled workflow is not a closed case
     save(session)
-    instance.status = "terminated"
     instance.ended_at = now
     instance.ended_by = actor.id
     instance.next_timer_at = None
     case.status = "terminated"
     case.closed_at = now
+    if case.clock_state not in (None, "stopped"):
+        case.clock_state = "stopped"
     audit.record("case.terminated", actor.username, {"reason": reason}, case_id=case.id, instance_id=instance.id)
     return case
 

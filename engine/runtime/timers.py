@@ -86,7 +86,7 @@ def mark_deadlines(now: dt.datetime, result: SweepResult | None = None) -> Sweep
 def _mark_case_clocks(now: dt.datetime) -> int:
     """办案期限届满: flag running case clocks past their deadline once, and tell the unit and agency heads."""
     cases = list(db.session.scalars(
-        select(Case).where(Case.clock_state == "running", Case.clock_deadline <= now)
+        select(Case).where(Case.status == "open", Case.clock_state == "running", Case.clock_deadline <= now)
         .with_for_update(skip_locked=True, of=Case).limit(1000)
     ))
     for case in cases:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 15:33:30.552914
+Create Date: 2026-11-22 15:43:31.544822
 
 """
 from alembic import op
@@ -175,6 +175,8 @@ def upgrade():
     sa.Column('opened_by', sa.Integer(), nullable=True),
     sa.Column('clock_state', sa.String(length=10), nullable=True),
     sa.Column('clock_started_on', sa.Date(), nullable=True),
+    sa.Column('clock_amount', sa.Integer(), nullable=True),
+    sa.Column('clock_unit', sa.String(length=20), nullable=True),
     sa.Column('clock_deadline', UTCDateTime(), nullable=True),
     sa.Column('paused_since', UTCDateTime(), nullable=True),
     sa.Column('paused_days', sa.Integer(), nullable=False),
