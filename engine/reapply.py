@@ -14,17 +14,18 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from . import audit, clock
 from .case_clock import CLOCK_KEY, recompute_deadline
 from .definitions.specs import load_specs
-from .errors import Forbidden, InvalidInput, NotFound
+from .errors import Forbidden, InvalidInput, NotFound, ZhifaError
 from .limits import Deadlines
 from .models import Case, ProcessInstance, Task, TimeLimit, User, db
 from .runtime.instance import lock_instance, open_session, save
-from .transaction import command
+from .transaction import command, user_error
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ def apply_limit_change(actor: User, key: str, reason: str) -> list[Change]:
     changes = preview_limit_change(key)
     deadlines = Deadlines()
     for change in changes:
+        if change.kind == "error":
+            continue  # shown in the preview; left as it is
         if change.kind == "clock":
             case = db.session.get(Case, change.case_id)
             assert case is not None
@@ -126,14 +129,19 @@ def _timer_changes(key: str) -> list[Change]:
     for instance_id, number in instances:
         instance = db.session.get(ProcessInstance, instance_id)
         assert instance is not None
-        session = open_session(instance, "preview")
-        names = _timer_specs(instance.process_spec_id, key)
-        for task in _waiting_timers(session.workflow, names):
-            old, new = task.internal_data.get("event_value"), _evaluate(session.workflow, task)
-            if _same_instant(old, new):
-                continue
-            out.append(Change("timer", instance.case_id, number, task.task_spec.bpmn_name or task.task_spec.name,
-                              old, new, instance_id=instance_id))
+        try:
+            session = open_session(instance, "preview")
+            names = _timer_specs(instance.process_spec_id, key)
+            for task in _waiting_timers(session.workflow, names):
+                old, new = task.internal_data.get("event_value"), _evaluate(session.workflow, task)
+                if _same_instant(old, new):
+                    continue
+                out.append(Change("timer", instance.case_id, number, task.task_spec.bpmn_name or task.task_spec.name,
+                                  old, new, instance_id=instance_id))
+        except (ZhifaError, SpiffWorkflowException) as exc:
+            # One case that cannot be recomputed (e.g. a year without calendar) is listed, not fatal.
+            out.append(Change("error", instance.case_id, number, str(user_error(exc).message), None, None,
+                              instance_id=instance_id))
     return out
 
 

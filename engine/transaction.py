@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .errors import Conflict, ExpressionFailed, ZhifaError
 from .models import db
+from .models.db import writing
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -20,26 +21,31 @@ R = TypeVar("R")
 def command(fn: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(fn)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            result = fn(*args, **kwargs)
-            db.session.commit()
-            return result
-        except StaleDataError:
-            db.session.rollback()
-            raise Conflict("该任务已被他人处理 (already handled: someone else changed this case first)")
-        except OperationalError as exc:
-            db.session.rollback()
-            if "lock" in str(exc).lower() or "deadlock" in str(exc).lower():
-                raise Conflict("案件正被他人处理，请稍后重试 (the case is busy; try again)")
-            raise
-        except SpiffWorkflowException as exc:
-            db.session.rollback()
-            raise user_error(exc) from exc
-        except BaseException:
-            db.session.rollback()
-            raise
+        with writing():
+            return _run(fn, *args, **kwargs)
 
     return run
+
+
+def _run(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    try:
+        result = fn(*args, **kwargs)
+        db.session.commit()
+        return result
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict("该任务已被他人处理 (already handled: someone else changed this case first)")
+    except OperationalError as exc:
+        db.session.rollback()
+        if "lock" in str(exc).lower() or "deadlock" in str(exc).lower():
+            raise Conflict("案件正被他人处理，请稍后重试 (the case is busy; try again)")
+        raise
+    except SpiffWorkflowException as exc:
+        db.session.rollback()
+        raise user_error(exc) from exc
+    except BaseException:
+        db.session.rollback()
+        raise
 
 
 def user_error(exc: BaseException) -> ZhifaError:

@@ -164,3 +164,27 @@ def test_throttle_counts_per_account_so_colleagues_behind_one_address_can_still_
         client.post("/login", data={"username": "a_head", "password": "wrong-pass-1", "csrf_token": token})
     r = client.post("/login", data={"username": "a_handler1", "password": "test-pass-2026", "csrf_token": token})
     assert r.status_code == 302
+
+
+def test_reassign_refuses_when_the_task_changed_hands_meanwhile(app, api, mini, frozen):
+    """The unit head's view says a_handler1 holds the task; the row says someone else by now (on
+    PostgreSQL another request can commit in between). The conditional write refuses, nothing changes."""
+    import pytest
+    from sqlalchemy import update
+
+    from engine.errors import Conflict
+    from engine.models import Task, db
+    from engine.runtime import claim_task, reassign_task
+    from tests.conftest import user
+
+    case = start(api)
+    task_id = [t for t in case["tasks"] if t["status"] == "open"][0]["id"]
+    with app.app_context():
+        view = claim_task(user("a_handler1"), task_id)  # kept: the session's (soon stale) view of the row
+        db.session.execute(update(Task).where(Task.id == task_id).values(assignee_id=user("a_handler2").id)
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+        assert view.assignee_id == user("a_handler1").id
+        with pytest.raises(Conflict, match="改派"):
+            reassign_task(user("a_head"), task_id, "a_reviewer")
+        assert db.session.get(Task, task_id, populate_existing=True).assignee.username == "a_handler2"

@@ -630,3 +630,9 @@ def test_zipped_mini_bundle_equals_the_directory_bundle_and_is_skipped_when_unch
 def test_form_field_named_like_a_system_key_is_rejected(ctx, mini):
     details = rejected(mutated("forms/mini_serve.json", ('"served_on": {', '"party_type": {"type": "string"}, "served_on": {')))
     problem_at(details, "forms/mini_serve.json", element="/properties/party_type", kind="form")
+
+
+def test_cycle_timer_is_rejected(ctx, mini):
+    details = rejected(mutated(MINI_BPMN, ("<bpmn:timeDate>deadline('statement_period', served_on)</bpmn:timeDate>",
+                                           "<bpmn:timeCycle>'R3/PT1H'</bpmn:timeCycle>")))
+    problem_at(details, MINI_BPMN, element="statement_period", kind="lint")

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from engine import audit
 from engine.models import User, db
+from engine.models.db import writing
 from engine.users import authenticate, user_for_token
 
 from .extensions import csrf, login_manager
@@ -94,8 +95,9 @@ def login() -> str | Response | tuple[str, int]:
     throttle.clear(keys[0])
     session.clear()  # a fresh session on login: no session fixation
     login_user(user)
-    audit.record("user.login", user.username, {"address": request.remote_addr})
-    db.session.commit()
+    with writing():
+        audit.record("user.login", user.username, {"address": request.remote_addr})
+        db.session.commit()
     target = request.args.get("next", "")
     return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("inbox.index"))
 

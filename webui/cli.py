@@ -20,6 +20,7 @@ from engine.definitions import Bundle, deploy_bundle
 from engine.errors import ZhifaError
 from engine.limits import seed_reference_data
 from engine.models import OrgUnit, User, db
+from engine.models.db import writing
 from engine.runtime import fire_due_timers
 from engine.users import create_user, ensure_roles, ensure_unit, issue_token
 
@@ -40,6 +41,11 @@ def main() -> None:
 def prepare_database(app: Flask, with_demo: bool = True) -> None:
     """Upgrade the schema, seed reference data, deploy the shipped library if it changed, demo data if empty."""
     upgrade(directory=app.extensions["migrate"].directory)
+    with writing():
+        _seed_and_deploy(app, with_demo)
+
+
+def _seed_and_deploy(app: Flask, with_demo: bool) -> None:
     ensure_roles()
     seed_reference_data()
     db.session.commit()
@@ -129,9 +135,10 @@ def deploy(directory: Path | None, comment: str) -> None:
     else:
         processes = forms = directory
     try:
-        ensure_roles()
-        seed_reference_data()  # lint needs the time-limit registry, even on a database set up by hand
-        db.session.commit()
+        with writing():
+            ensure_roles()
+            seed_reference_data()  # lint needs the time-limit registry, even on a database set up by hand
+            db.session.commit()
         deployment_id = deploy_directory(processes, forms, comment)
     except ZhifaError as exc:
         click.echo(exc.message, err=True)
@@ -147,10 +154,11 @@ def deploy(directory: Path | None, comment: str) -> None:
 def demo() -> None:
     from engine.demo import load_demo
 
-    ensure_roles()
-    seed_reference_data()
-    db.session.commit()
-    load_demo()
+    with writing():
+        ensure_roles()
+        seed_reference_data()
+        db.session.commit()
+        load_demo()
     click.echo("demo data loaded")
 
 
@@ -203,11 +211,12 @@ def users() -> None:
 @with_appcontext
 def users_create(name: str, unit: str, roles: tuple[str, ...], password: str | None, display_name: str) -> None:
     try:
-        if db.session.scalars(select(OrgUnit.id).where(OrgUnit.code == unit)).first() is None:
-            ensure_unit(unit)
-            click.echo(f"created unit {unit}")
-        _user, password_out = create_user(name, unit, list(roles), password, display_name, actor="cli")
-        db.session.commit()
+        with writing():
+            if db.session.scalars(select(OrgUnit.id).where(OrgUnit.code == unit)).first() is None:
+                ensure_unit(unit)
+                click.echo(f"created unit {unit}")
+            _user, password_out = create_user(name, unit, list(roles), password, display_name, actor="cli")
+            db.session.commit()
     except ZhifaError as exc:
         db.session.rollback()
         raise click.ClickException(exc.message)
@@ -221,8 +230,9 @@ def users_token(name: str) -> None:
     user = db.session.scalars(select(User).where(User.username == name)).first()
     if user is None:
         raise click.ClickException(f"no such user: {name}")
-    token = issue_token(user, actor="cli")
-    db.session.commit()
+    with writing():
+        token = issue_token(user, actor="cli")
+        db.session.commit()
     click.echo(token)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from .. import audit, clock
 from ..errors import DeploymentInvalid
 from ..models import ActiveProcess, Deployment, DeploymentFile, ProcessSpec, TimeLimit, db
+from ..models.db import writing
 from ..reference import bump_revision
 from ..serialization import specs_to_json
 from .bundle import Bundle
@@ -33,6 +34,15 @@ def latest_deployment() -> Deployment | None:
 
 def deploy_bundle(bundle: Bundle, actor: str, comment: str = "", skip_if_unchanged: bool = False) -> Deployment:
     """Validate, store and activate ``bundle`` in one transaction; refuse it whole on any problem."""
+    with writing():
+        try:
+            return _deploy(bundle, actor, comment, skip_if_unchanged)
+        except BaseException:
+            db.session.rollback()
+            raise
+
+
+def _deploy(bundle: Bundle, actor: str, comment: str, skip_if_unchanged: bool) -> Deployment:
     if skip_if_unchanged:
         latest = latest_deployment()
         if latest is not None and latest.bundle_hash == bundle.hash:

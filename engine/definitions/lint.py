@@ -201,6 +201,11 @@ def _lint_xml_constructs(parsed: ParsedBundle) -> list[Problem]:
                     "(interrupting event subprocesses are not supported: use a boundary event on an embedded subprocess)",
                     line=start.sourceline, element=start.get("id"),
                 ))
+        for cycle in root.xpath(".//bpmn:timerEventDefinition/bpmn:timeCycle", namespaces=NS):
+            # Legal periods are absolute deadlines; a cycle's state is not one zhifa can schedule.
+            timer = cycle.getparent().getparent()
+            problems.append(Problem(path, "不支持循环定时器 timeCycle；请使用 timeDate/timeDuration (timeCycle timers are not supported)",
+                                    line=cycle.sourceline, element=timer.get("id"), kind="lint"))
         for gateway in root.xpath(".//bpmn:eventBasedGateway", namespaces=NS):
             targets = root.xpath(
                 ".//bpmn:sequenceFlow[@sourceRef=$gid]/@targetRef", namespaces=NS, gid=gateway.get("id")

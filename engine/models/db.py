@@ -6,7 +6,10 @@ imports Flask views; ``db.session`` is the unit of work every engine command com
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
+from collections.abc import Iterator
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
@@ -59,12 +62,12 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 def configure_sqlite(engine: object) -> None:
-    """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for every transaction.
+    """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for transactions that will write.
 
     With deferred transactions a command that read first and writes later fails at once with
     SQLITE_BUSY when another connection committed in between (the busy timeout does not apply);
     taking the write lock at BEGIN makes concurrent commands queue instead, which is what the
-    optimistic version check then relies on.
+    optimistic version check then relies on. Code that writes runs inside ``writing()``.
     """
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: object, _record: object) -> None:
@@ -83,4 +86,28 @@ def configure_sqlite(engine: object) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: object) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+        # Writers take the lock up front (and queue); readers stay deferred, so WAL lets them run
+        # alongside a writer instead of holding the single write lock for a whole page view.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")  # type: ignore[attr-defined]
+
+
+_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("zhifa_write_intent", default=False)
+
+
+@contextlib.contextmanager
+def writing() -> Iterator[None]:
+    """Mark the transactions begun inside as writers (SQLite: BEGIN IMMEDIATE).
+
+    A read transaction already open (e.g. loading the current user) is ended first, since a
+    deferred transaction cannot be upgraded safely; nothing is pending in it by then.
+    """
+    if _write_intent.get():
+        yield
+        return
+    if db.session().in_transaction():
+        db.session.commit()
+    token = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)

@@ -49,7 +49,7 @@ def unclaim_task(actor: User, task_id: str) -> Task:
     if task.assignee_id != actor.id and not (actor.has_role("unit_head") and task.unit_id == actor.unit_id):
         raise Forbidden("只能退回自己认领的任务 (you can only release your own task)")
     previous = task.assignee.username if task.assignee else None
-    task.assignee = None
+    _set_assignee(task, None)
     audit.record("task.unclaimed", actor.username, {"task": task.name, "previous": previous},
                  case_id=task.case_id, instance_id=task.instance_id, task_id=task.id)
     return task
@@ -68,7 +68,7 @@ def reassign_task(actor: User, task_id: str, to_username: str) -> Task:
     if reason:
         raise InvalidInput(f"{target.display_name or target.username} 不能办理该任务：{reason}", details={"reason": reason})
     previous = task.assignee.username if task.assignee else None
-    task.assignee = target
+    _set_assignee(task, target.id)
     audit.record("task.reassigned", actor.username, {"task": task.name, "from": previous, "to": target.username},
                  case_id=task.case_id, instance_id=task.instance_id, task_id=task.id)
     db.session.add(Notification(user_id=target.id, kind="assigned", task_id=task.id, case_id=task.case_id,
@@ -116,6 +116,20 @@ def complete_task(actor: User, task_id: str, data: dict[str, Any], version: int 
                  case_id=task.case_id, instance_id=instance.id, task_id=task.id)
     save(session)
     return task
+
+
+def _set_assignee(task: Task, user_id: int | None) -> None:
+    """Change the assignee only if the task is still open and still held by whom we read: a claim,
+    a completion or another reassignment that got there first wins, and this one is refused."""
+    seen = task.assignee_id
+    held = Task.assignee_id.is_(None) if seen is None else Task.assignee_id == seen
+    result = db.session.execute(
+        update(Task).where(Task.id == task.id, Task.status == "open", held)
+        .values(assignee_id=user_id).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict("该任务刚被他人处理或改派，请刷新 (the task changed meanwhile; reload it)")
+    db.session.refresh(task)
 
 
 def _open_task(actor: User, task_id: str) -> Task:

@@ -13,9 +13,11 @@ import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 
 from .. import audit, clock
 from ..models import Case, Notification, ProcessInstance, Role, Task, User, db
+from ..models.db import writing
 from .instance import open_session, save
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,11 @@ class SweepResult:
 
 def fire_due_timers(now: dt.datetime | None = None, batch: int = 100) -> SweepResult:
     """Fire every timer due by ``now``; each instance in its own transaction."""
-    now = now or clock.now()
+    with writing():
+        return _sweep(now or clock.now(), batch)
+
+
+def _sweep(now: dt.datetime, batch: int) -> SweepResult:
     result = SweepResult()
     skip: set[int] = set()
     while True:
@@ -45,6 +51,11 @@ def fire_due_timers(now: dt.datetime | None = None, batch: int = 100) -> SweepRe
             _fire(instance, now)
             db.session.commit()
             result.fired.append(instance_id)
+        except DBAPIError as exc:
+            # A lock timeout or deadlock is the database's, not the case's: try again next sweep.
+            db.session.rollback()
+            log.warning("timer sweep: database error on instance %s, retried next sweep: %s", instance_id, exc)
+            result.failed[instance_id] = f"retry: {type(exc).__name__}"
         except Exception as exc:  # noqa: BLE001 - one broken case must never stop the sweep
             db.session.rollback()
             _record_incident(instance_id, exc)
@@ -58,7 +69,11 @@ def fire_due_timers(now: dt.datetime | None = None, batch: int = 100) -> SweepRe
 
 def mark_deadlines(now: dt.datetime, result: SweepResult | None = None) -> SweepResult:
     """临期 / 超期: flip deadline states of open tasks and notify assignee and unit head once."""
-    result = result or SweepResult()
+    with writing():
+        return _mark(now, result or SweepResult())
+
+
+def _mark(now: dt.datetime, result: SweepResult) -> SweepResult:
     for state, column, label in (("overdue", Task.due_at, "已超期"), ("near", Task.warn_at, "即将到期")):
         rows = list(db.session.scalars(
             select(Task).where(Task.status == "open", column <= now,
@@ -153,6 +168,11 @@ def _notify_targets(task: Task) -> set[int]:
 
 def retry_instance(actor: str, instance_id: int) -> None:
     """Clear an incident so the next sweep tries the instance again."""
+    with writing():
+        _retry(actor, instance_id)
+
+
+def _retry(actor: str, instance_id: int) -> None:
     instance = db.session.get(ProcessInstance, instance_id)
     if instance is None or instance.error is None:
         return

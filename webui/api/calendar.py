@@ -9,7 +9,7 @@ from flask import request
 from sqlalchemy import select
 
 from engine import clock
-from engine.errors import InvalidInput, NotFound
+from engine.errors import InvalidInput, NotFound, ZhifaError
 from engine.limits import load_calendar
 from engine.models import Case, ProcessInstance, TimeLimit, db
 from engine.reapply import apply_limit_change, preview_limit_change
@@ -42,7 +42,11 @@ def update_time_limit(key: str) -> dict[str, Any]:
     # The contract body is {amount, unit}; a reason is recorded when given (the admin UI requires one).
     limit = set_time_limit(current(), key, body.get("amount"), body.get("unit") or "", body.get("reason") or API_REASON,
                            body.get("warn_before"))
-    return {**_limit(limit), "open_cases_affected": len(preview_limit_change(key))}
+    try:
+        affected: int | None = len(preview_limit_change(key))
+    except ZhifaError:
+        affected = None  # the change is saved; the preview is shown again where it can be fixed (admin)
+    return {**_limit(limit), "open_cases_affected": affected}
 
 
 @bp.get("/time-limits/<key>/preview")
