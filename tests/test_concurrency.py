@@ -66,3 +66,31 @@ def test_twenty_concurrent_completions_one_succeeds_others_already_handled(app, 
         assert [t.bpmn_id for t in db.session.scalars(select(Task).where(
             Task.case_id == case_id, Task.status == "open"))] == ["serve"]
         assert audit.verify(case_id) == []
+
+
+def test_a_slow_reader_does_not_hold_up_a_command(app, people, mini, frozen):
+    """A page view that reads for a while (one open read transaction) must not block officers' writes."""
+    import time
+
+    reading = threading.Event()
+    done = threading.Event()
+
+    def slow_reader() -> None:
+        with app.app_context():
+            db.session.scalars(select(Task.id)).all()  # the read transaction is now open
+            reading.set()
+            done.wait(timeout=10)
+            db.session.remove()
+
+    reader = threading.Thread(target=slow_reader)
+    reader.start()
+    try:
+        assert reading.wait(timeout=10)
+        with app.app_context():
+            started = time.monotonic()
+            start_case(user("a_handler1"), "mini", {"party_type": "citizen", "party_name": "吴十"}, {"proposed_fine": 1})
+            assert time.monotonic() - started < 2.0
+            db.session.remove()
+    finally:
+        done.set()
+        reader.join(timeout=20)
