@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
 from typing import Any
@@ -107,11 +106,6 @@ def _message(error: jsonschema.ValidationError) -> str:
         return "最多两位小数 (at most two decimals)"
     return error.message
 
-
-def json_safe(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return value
 
 
 def clear_cache() -> None:

@@ -41,7 +41,6 @@ class Session:
     actor: str
     clock: ClockRecorder = field(default_factory=ClockRecorder)
     new: bool = False  # the instance was created in this transaction: it has no projected tasks yet
-    created_tasks: list[str] = field(default_factory=list)
 
 
 def new_workflow(process_spec_id: int, deadlines: Deadlines, recorder: ClockRecorder) -> BpmnWorkflow:
@@ -186,7 +185,6 @@ def sync_tasks(session: Session, now: dt.datetime) -> None:
     if new_rows:
         # Plain rows: the projection is written in one statement, without ORM bookkeeping.
         conn.execute(_INSERT_TASK, new_rows)
-        session.created_tasks.extend(r["id"] for r in new_rows)
 
 
 def _projection_row(session: Session, task: SpiffTask, case: Case, now: dt.datetime) -> dict[str, Any]:
