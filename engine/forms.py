@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import jsonschema
@@ -116,12 +118,28 @@ def clear_cache() -> None:
 _validators: dict[int, tuple[dict[str, Any], jsonschema.Draft202012Validator]] = {}
 
 
+def _multiple_of(validator: Any, step: Any, instance: Any, schema: dict[str, Any]) -> Iterator[jsonschema.ValidationError]:
+    """``multipleOf: 0.01`` on money, decided in decimal: jsonschema divides floats, and so refuses
+    a fine of 150.07 元 (150.07 / 0.01 = 15007.000000000002)."""
+    if not validator.is_type(instance, "number") or isinstance(instance, bool):
+        return
+    try:
+        ok = Decimal(str(instance)) % Decimal(str(step)) == 0
+    except (InvalidOperation, ValueError):
+        ok = False
+    if not ok:
+        yield jsonschema.ValidationError(f"{instance!r} is not a multiple of {step}")
+
+
+_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"multipleOf": _multiple_of})
+
+
 def _validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
     """Validators are reused per schema object (schemas are cached and never mutated)."""
     hit = _validators.get(id(schema))
     if hit is not None and hit[0] is schema:
         return hit[1]
-    validator = jsonschema.Draft202012Validator(schema, format_checker=_format_checker)
+    validator = _Validator(schema, format_checker=_format_checker)
     with _lock:
         if len(_validators) > 1000:
             _validators.clear()

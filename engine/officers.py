@@ -59,6 +59,14 @@ def check_and_record(task: Task, schema: dict[str, Any], data: dict[str, Any]) -
             db.session.add(CaseOfficer(case_id=task.case_id, field=name, user_id=user.id, task_id=task.id, designated_at=now))
 
 
+def candidates(unit_id: int, role: str, credential: str | None = None) -> list[User]:
+    """The people a form may designate for ``role`` in the unit (the list a page offers)."""
+    credential = credential or CREDENTIAL_FOR_ROLE.get(role)
+    today = clock.today_shanghai()
+    users = db.session.scalars(select(User).where(User.unit_id == unit_id, User.active.is_(True)).order_by(User.username))
+    return [u for u in users if _why_not(u, unit_id, role, credential, today) is None]
+
+
 def designated(case_id: int, field: str, user_id: int) -> bool:
     return db.session.scalars(select(CaseOfficer.id).where(
         CaseOfficer.case_id == case_id, CaseOfficer.field == field, CaseOfficer.user_id == user_id)).first() is not None

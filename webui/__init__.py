@@ -52,13 +52,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
             configure_sqlite(db.engine)
 
-    from . import admin, auth, cli, errors, inbox
+    from . import admin, auth, cases, cli, errors, i18n, inbox, notifications, tasks
     from .api import bp as api_bp
+    from .api.present import deadline_badge, due_label
 
     auth.init_app(app)
     errors.init_app(app)
+    i18n.init_app(app)
+    notifications.init_app(app)
+    app.jinja_env.globals.update(due_label=due_label, badge=deadline_badge)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
+    app.register_blueprint(tasks.bp)
+    app.register_blueprint(cases.bp)
     app.register_blueprint(api_bp)
     cli.init_app(app)
     admin.init_app(app)

@@ -7,6 +7,8 @@ import time
 from collections import defaultdict, deque
 
 from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -55,7 +57,8 @@ class LoginThrottle:
 def init_app(app: Flask) -> None:
     app.extensions["zhifa_login_throttle"] = LoginThrottle()
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "请先登录 (please log in)"
+    login_manager.login_message = _l("请先登录")
+    login_manager.login_message_category = "info"
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
@@ -85,12 +88,12 @@ def login() -> str | Response | tuple[str, int]:
     username = request.form.get("username", "").strip()
     keys = (f"user:{username}", f"addr:{request.remote_addr}")
     if throttle.blocked(*keys):
-        flash("登录失败次数过多，请 5 分钟后再试 (too many failed logins; wait 5 minutes)", "danger")
+        flash(_("登录失败次数过多，请 5 分钟后再试"), "danger")
         return render_template("login.html", username=username), 429
     user = authenticate(username, request.form.get("password", ""))
     if user is None:
         throttle.fail(*keys)
-        flash("用户名或密码错误 (wrong username or password)", "danger")
+        flash(_("用户名或密码错误"), "danger")
         return render_template("login.html", username=username), 401
     throttle.clear(keys[0])
     session.clear()  # a fresh session on login: no session fixation

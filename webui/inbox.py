@@ -1,32 +1,88 @@
-"""The officer's landing page: 我的待办 and 可认领, read from the task projection."""
+"""The officer's landing page: 我的待办, 可认领, 已办 and 本单位 (unit heads), read from the task projection.
+
+Every list is one indexed query over ``task`` plus one count; eligibility (roles, credentials,
+separation of duty) for a whole page is decided with two more queries, never per row.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import func, select
+from werkzeug.wrappers import Response
 
-from engine.access import why_not_eligible
-from engine.inbox import task_query
-from engine.models import Task, db
+from engine.access import eligibility, unit_officers
+from engine.inbox import SORTS, task_query
+from engine.models import Task, User, db
+from engine.runtime import claim_task, reassign_task, unclaim_task
 
-from .api.present import deadline_badge, due_label
+from .i18n import PROCEDURES
 
 bp = Blueprint("inbox", __name__)
-PER_PAGE = 50
+PER_PAGE = 25
+HEAD_ROLES = ("unit_head", "agency_head")
 
 
 @bp.get("/")
 @login_required
 def index() -> str:
+    user = g.user
+    scopes = ["mine", "available", "done"] + (["unit"] if user.has_role(*HEAD_ROLES) else [])
     scope = request.args.get("scope", "mine")
-    if scope not in ("mine", "available", "done"):
-        scope = "mine"
-    page = max(1, request.args.get("page", 1, type=int))
-    query = task_query(g.user, scope)
+    scope = scope if scope in scopes else "mine"
+    procedure = request.args.get("procedure") or None
+    q = (request.args.get("q") or "").strip()[:100] or None
+    sort = request.args.get("sort", "due_at")
+    sort = sort if sort in SORTS else "due_at"
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    query = task_query(user, scope, procedure=procedure, q=q, sort=sort)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows: list[Task] = list(db.session.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE)))
+    reasons: dict[tuple[str, int], str | None] = {}
+    reassign_to: dict[str, list[User]] = {}
+    not_eligible: dict[str, list[User]] = {}
     if scope == "available":
-        rows = [t for t in rows if why_not_eligible(g.user, t) is None]
-    return render_template("inbox.html", scope=scope, tasks=rows, total=total, page=page, per_page=PER_PAGE,
-                           badge=deadline_badge, due_label=due_label)
+        reasons = eligibility(rows, [user])
+        rows = [t for t in rows if reasons[(t.id, user.id)] is None]  # not offered: separation of duty, credentials
+    elif scope == "unit":
+        officers = [u for u in unit_officers(user.unit_id) if u.roles]
+        reasons = eligibility(rows, officers)
+        for t in rows:
+            holders = [u for u in officers if u.has_role(t.role)]
+            reassign_to[t.id] = [u for u in holders if reasons[(t.id, u.id)] is None and u.id != t.assignee_id]
+            not_eligible[t.id] = [u for u in holders if reasons[(t.id, u.id)] is not None]  # shown with the reason
+    return render_template(
+        "inbox.html", scope=scope, scopes=scopes, tasks=rows, total=total, page=page, per_page=PER_PAGE,
+        pages=max(1, -(-total // PER_PAGE)), procedure=procedure, q=q or "", sort=sort, sorts=list(SORTS),
+        procedures=PROCEDURES, reassign_to=reassign_to, not_eligible=not_eligible, reasons=reasons,
+    )
+
+
+@bp.post("/tasks/<task_id>/claim")
+@login_required
+def claim(task_id: str) -> Response:
+    task = claim_task(g.user, task_id)
+    flash(_("已认领：%(name)s", name=task.name), "success")
+    return redirect(url_for("tasks.show", task_id=task.id))
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@login_required
+def unclaim(task_id: str) -> Response:
+    task = unclaim_task(g.user, task_id)
+    flash(_("已退回：%(name)s", name=task.name), "info")
+    return redirect(_back())
+
+
+@bp.post("/tasks/<task_id>/reassign")
+@login_required
+def reassign(task_id: str) -> Response:
+    task = reassign_task(g.user, task_id, request.form.get("to", ""))
+    flash(_("已改派给 %(who)s：%(name)s", who=task.assignee.display_name if task.assignee else "", name=task.name), "success")
+    return redirect(_back())
+
+
+def _back() -> str:
+    target = request.form.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") else url_for("inbox.index")

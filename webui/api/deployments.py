@@ -11,8 +11,9 @@ from engine.definitions import Bundle, deploy_bundle
 from engine.definitions.bundle import BundleFile
 from engine.definitions.deploy import latest_deployment
 from engine.definitions.specs import active_spec
-from engine.errors import InvalidInput, NotFound
-from engine.models import ActiveProcess, Deployment, DeploymentFile, db
+from engine.errors import InvalidInput
+from engine.models import ActiveProcess, Deployment, db
+from engine.runtime.diagram import bpmn_source
 
 from . import bp, roles_required
 from .present import iso
@@ -54,8 +55,4 @@ def create_deployment() -> tuple[dict[str, Any], int]:
 @bp.get("/processes/<process_id>/xml")
 def process_xml(process_id: str) -> Response:
     deployment_id = request.args.get("deployment", type=int) or active_spec(process_id).deployment_id
-    for f in db.session.scalars(select(DeploymentFile).where(DeploymentFile.deployment_id == deployment_id,
-                                                             DeploymentFile.kind == "bpmn")):
-        if f'id="{process_id}"' in f.content:
-            return Response(f.content, mimetype="application/xml")
-    raise NotFound(f"流程 '{process_id}' 的 BPMN 文件不存在 (process XML not found)")
+    return Response(bpmn_source(deployment_id, process_id), mimetype="application/xml")

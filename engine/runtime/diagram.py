@@ -1,0 +1,71 @@
+"""Which diagram elements of a case are done, active or waiting (for the case page's highlights).
+
+Read from the instance's own state: the projection only knows user tasks, the diagram also shows
+gateways passed, timers armed and call activities running.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from ..definitions.specs import deployment_of, load_specs
+from ..errors import NotFound
+from ..models import DeploymentFile, ProcessInstance, Task, db
+from .instance import open_session
+
+# When a task ran several times (a review returned twice), the liveliest state wins.
+_RANK = {"completed": 0, "waiting": 1, "active": 2}
+
+
+def element_states(instance: ProcessInstance, actor: str) -> dict[str, str]:
+    """bpmn id -> completed | active | waiting, for the top-level process of the instance."""
+    session = open_session(instance, actor)
+    try:
+        states: dict[str, str] = {}
+        for task in session.workflow.tasks.values():
+            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+            if not bpmn_id:
+                continue
+            if task.state == TaskState.COMPLETED:
+                state = "completed"
+            elif task.state in (TaskState.READY, TaskState.STARTED):
+                state = "active"
+            elif task.state == TaskState.WAITING:
+                state = "waiting"
+            else:
+                continue
+            if _RANK[state] >= _RANK.get(states.get(bpmn_id, ""), -1):
+                states[bpmn_id] = state
+        return states
+    finally:
+        db.session.rollback()  # reading never changes the instance
+
+
+def process_source(instance: ProcessInstance) -> str:
+    """The BPMN XML the instance runs on: from its own deployment, not the active one."""
+    deployment_id = deployment_of(instance.process_spec_id)
+    return bpmn_source(deployment_id, instance.process_id)
+
+
+def bpmn_source(deployment_id: int, process_id: str) -> str:
+    for content in db.session.scalars(select(DeploymentFile.content).where(
+            DeploymentFile.deployment_id == deployment_id, DeploymentFile.kind == "bpmn")):
+        if f'id="{process_id}"' in content:
+            return content
+    raise NotFound(f"流程 '{process_id}' 的 BPMN 文件不存在 (process XML not found)")
+
+
+def produced_documents(instances: list[Any], tasks: list[Task]) -> list[dict[str, Any]]:
+    """The 执法文书 each completed task produced, by its ``document`` property in the spec the case ran."""
+    documents: dict[str, dict[str, str]] = {}
+    for instance, _spec in instances:
+        spec, subprocess_specs = load_specs(instance.process_spec_id)
+        for process_spec in (spec, *subprocess_specs.values()):
+            for task_spec in process_spec.task_specs.values():
+                doc = (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get("document")
+                if doc and getattr(task_spec, "bpmn_id", None):
+                    documents.setdefault(task_spec.bpmn_id, doc)
+    return [{"type": documents[t.bpmn_id], "task": t} for t in tasks if t.status == "completed" and t.bpmn_id in documents]

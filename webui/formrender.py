@@ -1,0 +1,175 @@
+"""Task forms in HTML: a JSON Schema becomes fields to render, and a posted form becomes task data.
+
+The schema stays the single source of truth: the page renders what the schema declares, the
+posted values are converted to the schema's types (and nothing else is passed on), and the engine
+validates the result exactly as it validates an API call. Values a user typed that do not convert
+(``12a`` in a money field) are passed through unchanged so the engine reports them against their
+field and the page shows them again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+from engine import clock
+
+WIDGETS = {"text", "textarea", "integer", "money", "date", "datetime", "select", "radio", "checkbox", "rows", "officers"}
+MAX_ROWS = 200
+
+
+@dataclass
+class Field:
+    """One input as the template draws it."""
+
+    name: str
+    label: str
+    widget: str
+    required: bool
+    help: str = ""
+    options: list[tuple[Any, str]] = field(default_factory=list)  # (value, label) for select/radio/multi-checkbox
+    multiple: bool = False  # an array of enum values shown as checkboxes
+    columns: list[Field] = field(default_factory=list)  # sub-fields of a "rows" field
+    attrs: dict[str, Any] = field(default_factory=dict)  # min/max/maxlength/step
+    role: str | None = None  # officers: the lane role the designated people must hold
+
+
+def fields_of(schema: dict[str, Any]) -> list[Field]:
+    required = set(schema.get("required") or [])
+    return [_field(name, prop, name in required) for name, prop in (schema.get("properties") or {}).items()]
+
+
+def parse_form(schema: dict[str, Any], form: MultiDict[str, str]) -> dict[str, Any]:
+    """The posted form as task data of the schema's types (empty inputs are left out)."""
+    data: dict[str, Any] = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        value = _parse_value(name, prop, form)
+        if value is not None:
+            data[name] = value
+    return data
+
+
+def display_value(prop_widget: str, value: Any) -> Any:
+    """Stored data as an input shows it (ISO datetimes in local time without the zone)."""
+    if value is None:
+        return ""
+    if prop_widget == "datetime" and isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(clock.SHANGHAI)
+        return parsed.strftime("%Y-%m-%dT%H:%M")
+    if prop_widget == "money" and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{Decimal(str(value)):.2f}"
+    return value
+
+
+# --------------------------------------------------------------------------------------------- helpers
+def _field(name: str, prop: dict[str, Any], required: bool) -> Field:
+    widget = prop.get("x-widget") or _default_widget(prop)
+    labels = prop.get("x-enum-labels") or {}
+    items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+    enum = prop.get("enum") or (items.get("enum") if prop.get("type") == "array" else None) or []
+    labels = labels or items.get("x-enum-labels") or {}
+    if prop.get("type") == "boolean" and widget in ("radio", "select") and not enum:
+        enum, labels = [True, False], {True: "是", False: "否"}
+    options = [(value, str(labels.get(value, labels.get(str(value), value)))) for value in enum]
+    attrs: dict[str, Any] = {}
+    for key, attr in (("minimum", "min"), ("maximum", "max"), ("maxLength", "maxlength"), ("minLength", "minlength")):
+        if key in prop:
+            attrs[attr] = prop[key]
+    if widget == "money":
+        attrs["step"] = "0.01"
+        attrs.setdefault("min", 0)
+    elif widget == "integer":
+        attrs["step"] = "1"
+    columns = []
+    if widget == "rows":
+        sub_required = set(items.get("required") or [])
+        columns = [_field(sub, sub_prop, sub in sub_required) for sub, sub_prop in (items.get("properties") or {}).items()]
+    return Field(
+        name=name, label=str(prop.get("title", name)), widget=widget if widget in WIDGETS else "text", required=required,
+        help=str(prop.get("description", "")), options=options, multiple=prop.get("type") == "array" and widget == "checkbox",
+        columns=columns, attrs=attrs, role=prop.get("x-role", "handler") if widget == "officers" else None,
+    )
+
+
+def _default_widget(prop: dict[str, Any]) -> str:
+    kind = prop.get("type")
+    if kind == "boolean":
+        return "checkbox"
+    if kind == "integer":
+        return "integer"
+    if kind == "number":
+        return "money"
+    if "enum" in prop:
+        return "select"
+    if prop.get("format") == "date":
+        return "date"
+    if prop.get("format") == "date-time":
+        return "datetime"
+    return "text"
+
+
+def _parse_value(name: str, prop: dict[str, Any], form: MultiDict[str, str]) -> Any:
+    kind = prop.get("type")
+    widget = prop.get("x-widget") or _default_widget(prop)
+    if kind == "array":
+        if widget == "rows":
+            return _parse_rows(name, prop, form)
+        values = [v for v in form.getlist(name) if v != ""]
+        item_type = (prop.get("items") or {}).get("type")
+        return [_scalar(item_type, "text", v) for v in values] if (values or name in form) else None
+    if kind == "boolean" and widget == "checkbox":
+        return form.get(name) in ("on", "true", "1", "yes")
+    raw = form.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    return _scalar(kind, widget, raw.strip() if widget != "textarea" else raw)
+
+
+def _parse_rows(name: str, prop: dict[str, Any], form: MultiDict[str, str]) -> list[dict[str, Any]] | None:
+    items = prop.get("items") or {}
+    subs = items.get("properties") or {}
+    rows: list[dict[str, Any]] = []
+    indexes = sorted({int(key.split("-")[1]) for key in form if key.startswith(f"{name}-") and key.split("-")[1].isdigit()})
+    for index in indexes[:MAX_ROWS]:
+        row = {}
+        for sub, sub_prop in subs.items():
+            value = _parse_value(f"{name}-{index}-{sub}", sub_prop, form)
+            if value is not None and value != "":
+                row[sub] = value
+        if any(v not in (False, None, "") for v in row.values()):
+            rows.append(row)  # a row left entirely blank is an unused row, not an error
+    return rows if (rows or indexes) else None
+
+
+def _scalar(kind: str | None, widget: str, raw: str) -> Any:
+    if kind == "integer":
+        try:
+            return int(raw)
+        except ValueError:
+            return raw
+    if kind == "number":
+        try:
+            number = Decimal(raw.replace(",", "").replace("，", ""))
+        except InvalidOperation:
+            return raw
+        if not number.is_finite():
+            return raw
+        return int(number) if number == number.to_integral_value() else float(number)
+    if kind == "boolean":
+        return raw.lower() in ("true", "on", "1", "yes")
+    if widget == "datetime" and "T" in raw and "+" not in raw and not raw.endswith("Z"):
+        try:
+            local = dt.datetime.fromisoformat(raw)
+        except ValueError:
+            return raw
+        return local.replace(tzinfo=clock.SHANGHAI).isoformat()  # what an officer types is Beijing time
+    return raw

@@ -1,0 +1,57 @@
+"""In-app notifications (new task assigned, near-due, overdue) and the header's counters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, g, redirect, render_template, request, url_for
+from flask_login import login_required
+from sqlalchemy import func, select, update
+from werkzeug.wrappers import Response
+
+from engine import clock
+from engine.models import Notification, Task, db
+from engine.models.db import writing
+
+bp = Blueprint("notifications", __name__)
+PER_PAGE = 50
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def header_counts() -> dict[str, Any]:
+        """Open and overdue tasks of the user and unread notifications: three indexed counts."""
+        user = getattr(g, "user", None)
+        if user is None or request.path.startswith(("/api/", "/static/")):
+            return {}
+        now = clock.now()
+        open_count = db.session.scalar(select(func.count()).select_from(Task).where(
+            Task.assignee_id == user.id, Task.status == "open")) or 0
+        overdue_count = db.session.scalar(select(func.count()).select_from(Task).where(
+            Task.assignee_id == user.id, Task.status == "open", Task.due_at <= now)) or 0
+        unread = db.session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+        return {"count_open": open_count, "count_overdue": overdue_count, "count_unread": unread}
+
+
+@bp.get("/notifications")
+@login_required
+def index() -> str:
+    rows = list(db.session.scalars(select(Notification).where(Notification.user_id == g.user.id)
+                                   .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(PER_PAGE)))
+    return render_template("notifications.html", notifications=rows)
+
+
+@bp.post("/notifications/read")
+@login_required
+def mark_read() -> Response:
+    """Mark one (``id``) or all of the user's notifications read; never another user's."""
+    query = update(Notification).where(Notification.user_id == g.user.id, Notification.read_at.is_(None))
+    if (one := request.form.get("id", type=int)) is not None:
+        query = query.where(Notification.id == one)
+    with writing():
+        db.session.execute(query.values(read_at=clock.now()))
+        db.session.commit()
+    return redirect(url_for("notifications.index"))

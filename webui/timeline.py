@@ -1,0 +1,62 @@
+"""The case timeline: audit events told as who did what, when (全过程记录, 法 Art. 47)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from engine import clock
+from engine.models import AuditEvent, User
+
+ACTIONS = {
+    "case.started": _l("登记案件"),
+    "case.suspended": _l("中止案件"),
+    "case.resumed": _l("恢复办理"),
+    "case.terminated": _l("终止案件"),
+    "case.closed": _l("结案"),
+    "case.clock_start": _l("办案期限开始计算"),
+    "case.clock_pause": _l("办案期限暂停计算"),
+    "case.clock_resume": _l("办案期限恢复计算"),
+    "case.clock_stop": _l("办案期限停止计算"),
+    "case.clock_extended": _l("延长办案期限"),
+    "case.clock_overdue": _l("办案期限届满"),
+    "task.created": _l("生成任务"),
+    "task.claimed": _l("认领任务"),
+    "task.unclaimed": _l("退回任务"),
+    "task.reassigned": _l("改派任务"),
+    "task.completed": _l("办结任务"),
+    "task.cancelled": _l("撤销任务"),
+    "task.near": _l("任务临期"),
+    "task.overdue": _l("任务超期"),
+    "timer.fired": _l("期限届满，流程自动推进"),
+    "message.received": _l("收到消息"),
+    "deadline.reapplied": _l("重新计算期限"),
+    "incident.opened": _l("流程异常"),
+    "incident.retried": _l("重试异常流程"),
+}
+
+
+@dataclass
+class TimelineEntry:
+    seq: int
+    at: str
+    actor: str
+    action: str
+    subject: str
+    data: dict[str, Any]
+
+
+def describe_event(event: AuditEvent, users: dict[str, User]) -> TimelineEntry:
+    user = users.get(event.actor)
+    data = event.data if isinstance(event.data, dict) else {}
+    subject = str(data.get("task") or data.get("procedure") or data.get("reason") or "")
+    return TimelineEntry(
+        seq=event.seq,
+        at=event.at.astimezone(clock.SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+        actor=(user.display_name or user.username) if user else event.actor,
+        action=str(ACTIONS.get(event.action, event.action)),
+        subject=subject,
+        data=data,
+    )
