@@ -183,3 +183,13 @@ def test_notifications_can_be_marked_read(app, officer):
     client.post("/notifications/read", data={"csrf_token": csrf(page)})
     with app.app_context():
         assert db.session.query(Notification).filter(Notification.read_at.is_(None)).count() == 0
+
+
+def test_claiming_a_task_someone_else_took_says_so_on_the_inbox(app, officer):
+    first, second = officer("a_handler1"), officer("a_handler2")
+    case_id = start_ordinary(first)
+    task = open_task(app, case_id, "register_lead")
+    page = second.get("/?scope=available").get_data(as_text=True)
+    first.post(f"/tasks/{task.id}/claim", data={"csrf_token": csrf(first.get("/").get_data(as_text=True))})
+    r = second.post(f"/tasks/{task.id}/claim", data={"csrf_token": csrf(page)}, follow_redirects=True)
+    assert r.status_code == 200 and "已被他人认领" in r.get_data(as_text=True)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from engine.access import eligibility, unit_officers
+from engine.errors import Conflict, Forbidden, InvalidInput, InvalidState, ZhifaError
 from engine.inbox import SORTS, task_query
 from engine.models import Task, User, db
 from engine.runtime import claim_task, reassign_task, unclaim_task
@@ -62,7 +63,10 @@ def index() -> str:
 @bp.post("/tasks/<task_id>/claim")
 @login_required
 def claim(task_id: str) -> Response:
-    task = claim_task(g.user, task_id)
+    try:
+        task = claim_task(g.user, task_id)
+    except (Conflict, Forbidden, InvalidState) as exc:
+        return _refused(exc)
     flash(_("已认领：%(name)s", name=task.name), "success")
     return redirect(url_for("tasks.show", task_id=task.id))
 
@@ -70,7 +74,10 @@ def claim(task_id: str) -> Response:
 @bp.post("/tasks/<task_id>/unclaim")
 @login_required
 def unclaim(task_id: str) -> Response:
-    task = unclaim_task(g.user, task_id)
+    try:
+        task = unclaim_task(g.user, task_id)
+    except (Conflict, Forbidden, InvalidState) as exc:
+        return _refused(exc)
     flash(_("已退回：%(name)s", name=task.name), "info")
     return redirect(_back())
 
@@ -78,8 +85,17 @@ def unclaim(task_id: str) -> Response:
 @bp.post("/tasks/<task_id>/reassign")
 @login_required
 def reassign(task_id: str) -> Response:
-    task = reassign_task(g.user, task_id, request.form.get("to", ""))
+    try:
+        task = reassign_task(g.user, task_id, request.form.get("to", ""))
+    except (Conflict, Forbidden, InvalidState, InvalidInput) as exc:
+        return _refused(exc)
     flash(_("已改派给 %(who)s：%(name)s", who=task.assignee.display_name if task.assignee else "", name=task.name), "success")
+    return redirect(_back())
+
+
+def _refused(exc: ZhifaError) -> Response:
+    """Someone was quicker, or the rules say no: say so on the page the officer came from."""
+    flash(exc.message, "warning")
     return redirect(_back())
 
 

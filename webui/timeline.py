@@ -10,6 +10,8 @@ from flask_babel import lazy_gettext as _l
 from engine import clock
 from engine.models import AuditEvent, User
 
+from .i18n import PROCEDURES
+
 ACTIONS = {
     "case.started": _l("登记案件"),
     "case.suspended": _l("中止案件"),
@@ -51,7 +53,8 @@ class TimelineEntry:
 def describe_event(event: AuditEvent, users: dict[str, User]) -> TimelineEntry:
     user = users.get(event.actor)
     data = event.data if isinstance(event.data, dict) else {}
-    subject = str(data.get("task") or data.get("procedure") or data.get("reason") or "")
+    subject = str(data.get("task") or PROCEDURES.get(str(data.get("procedure")), data.get("procedure") or "")
+                  or data.get("reason") or "")
     return TimelineEntry(
         seq=event.seq,
         at=event.at.astimezone(clock.SHANGHAI).strftime("%Y-%m-%d %H:%M"),
