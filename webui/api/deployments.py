@@ -12,10 +12,11 @@ from engine.definitions.bundle import BundleFile
 from engine.definitions.deploy import latest_deployment
 from engine.definitions.specs import active_spec
 from engine.errors import InvalidInput
+from engine.migration import migrate_cases, plan_migrations, running_cases
 from engine.models import ActiveProcess, Deployment, db
 from engine.runtime.diagram import bpmn_source
 
-from . import bp, roles_required
+from . import bp, json_body, roles_required
 from .present import iso
 
 
@@ -56,3 +57,25 @@ def create_deployment() -> tuple[dict[str, Any], int]:
 def process_xml(process_id: str) -> Response:
     deployment_id = request.args.get("deployment", type=int) or active_spec(process_id).deployment_id
     return Response(bpmn_source(deployment_id, process_id), mimetype="application/xml")
+
+
+@bp.post("/migrations")
+@roles_required("process_designer", "administrator")
+def migrate() -> dict[str, Any]:
+    """Dry run (default) or apply a migration of running cases to a deployment of their procedure.
+
+    Cases are listed (``cases``) or chosen by filter (``filter``: ``process_id`` and optionally the
+    ``from_deployment`` they run on); ``deployment`` is the target (default: the active version).
+    """
+    body = json_body()
+    target = body.get("deployment")
+    if target is not None and not isinstance(target, int):
+        raise InvalidInput("deployment 必须是整数 (deployment must be an integer)")
+    case_ids = body.get("cases")
+    if case_ids is None and isinstance(body.get("filter"), dict):
+        case_ids = running_cases(str(body["filter"].get("process_id") or ""), body["filter"].get("from_deployment"))
+    if not isinstance(case_ids, list) or not all(isinstance(c, int) for c in case_ids):
+        raise InvalidInput("请用 cases（案件编号列表）或 filter 指定案件 (give 'cases' as a list of ids, or a 'filter')")
+    if body.get("dry_run", True) is not False:
+        return {"dry_run": True, "plans": [p.to_dict() for p in plan_migrations(case_ids, target)]}
+    return {"dry_run": False, "plans": [p.to_dict() for p in migrate_cases(g.user, case_ids, target)]}

@@ -76,6 +76,13 @@ SPEC: dict[str, Any] = {
                          "type": "object", "properties": {"files": {"type": "array", "items": {
                              "type": "string", "format": "binary"}}, "comment": {"type": "string"}}}}}}},
         },
+        "/migrations": {"post": {**_op("Plan (dry_run, default) or apply a migration of running cases to a deployment"),
+                                 "requestBody": {"content": {"application/json": {"schema": {
+                                     "type": "object", "properties": {
+                                         "cases": {"type": "array", "items": {"type": "integer"}},
+                                         "filter": {"type": "object", "properties": {
+                                             "process_id": {"type": "string"}, "from_deployment": {"type": "integer"}}},
+                                         "deployment": {"type": "integer"}, "dry_run": {"type": "boolean"}}}}}}}},
         "/processes/{process_id}/xml": {"get": {**_op("BPMN XML of a process", params=["process_id"]),
                                                 "responses": {"200": {"description": "BPMN XML", "content": {
                                                     "application/xml": {"schema": {"type": "string"}}}}}}},
