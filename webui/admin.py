@@ -7,11 +7,14 @@ collect input and show the engine's answer next to the field it concerns.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from flask import Flask, abort, flash, g, redirect, request, url_for
+from flask import Flask, abort, flash, g, redirect, request
 from flask_admin import Admin, AdminIndexView, BaseView, expose
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterLike
+from flask_admin.model.filters import BaseDateBetweenFilter, BaseDateFilter
 from flask_admin.theme import Bootstrap4Theme
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
@@ -22,31 +25,23 @@ from engine.models import AuditEvent, Case, Deployment, ProcessInstance, TimeLim
 from engine.reapply import apply_limit_change, preview_limit_change
 from engine.registry import UNIT_LABELS, calendar_year, missing_years, set_calendar_year, set_time_limit
 from engine.runtime import retry_instance
+from engine.users import EXPIRY_WARNING_DAYS
 
-ADMIN_ROLE = "administrator"
+from .admin_access import ADMIN_ROLE, AdminOnly
+from .admin_people import CredentialsView, RolesView, UnitsView, UsersView, flagged_credentials
 
-
-class _AdminOnly:
-    """Administrators only; anyone else gets a 403, anonymous users the login page."""
-
-    def is_accessible(self) -> bool:
-        user = g.get("user")
-        return user is not None and user.has_role(ADMIN_ROLE)
-
-    def inaccessible_callback(self, name: str, **kwargs: Any) -> Response:
-        if g.get("user") is None:
-            return redirect(url_for("auth.login", next=request.full_path))
-        abort(403)
+__all__ = ["ADMIN_ROLE", "init_app"]
 
 
-class HomeView(_AdminOnly, AdminIndexView):
+class HomeView(AdminOnly, AdminIndexView):
     @expose("/")
     def index(self) -> str:
         incidents = db.session.scalar(select(func.count()).select_from(ProcessInstance).where(ProcessInstance.error.is_not(None)))
-        return self.render("admin_zf/home.html", missing=missing_years(), incidents=incidents)
+        return self.render("admin_zf/home.html", missing=missing_years(), incidents=incidents,
+                           flagged_credentials=flagged_credentials(), warning_days=EXPIRY_WARNING_DAYS)
 
 
-class TimeLimitsView(_AdminOnly, BaseView):
+class TimeLimitsView(AdminOnly, BaseView):
     @expose("/")
     def index(self) -> str:
         limits = db.session.scalars(select(TimeLimit).order_by(TimeLimit.key))
@@ -87,7 +82,7 @@ class TimeLimitsView(_AdminOnly, BaseView):
         return self.render("admin_zf/time_limit_preview.html", key=key, changes=preview_limit_change(key), error=error)
 
 
-class CalendarView(_AdminOnly, BaseView):
+class CalendarView(AdminOnly, BaseView):
     @expose("/")
     def index(self) -> str:
         this_year = clock.today_shanghai().year
@@ -111,7 +106,7 @@ class CalendarView(_AdminOnly, BaseView):
         return self.render("admin_zf/calendar_edit.html", year=year, current=current, text=text, reason=reason, error=error)
 
 
-class IncidentsView(_AdminOnly, BaseView):
+class IncidentsView(AdminOnly, BaseView):
     @expose("/")
     def index(self) -> str:
         rows = db.session.execute(
@@ -127,17 +122,66 @@ class IncidentsView(_AdminOnly, BaseView):
         return redirect(self.get_url(".index"))
 
 
-class ReadOnlyView(_AdminOnly, ModelView):
+class ReadOnlyView(AdminOnly, ModelView):
     can_create = can_edit = can_delete = False
     can_view_details = True
     page_size = 50
 
 
+class _OnOrAfterDay(BaseSQLAFilter, BaseDateFilter):
+    """Audit times are stored in UTC; a day typed by an administrator is a Beijing-time day."""
+
+    def apply(self, query: Any, value: dt.date, alias: Any = None) -> Any:
+        return query.filter(self.get_column(alias) >= _day_start(value))
+
+    def operation(self) -> str:
+        return "自（含）"
+
+
+class _OnOrBeforeDay(BaseSQLAFilter, BaseDateFilter):
+    def apply(self, query: Any, value: dt.date, alias: Any = None) -> Any:
+        return query.filter(self.get_column(alias) < _day_start(value + dt.timedelta(days=1)))
+
+    def operation(self) -> str:
+        return "至（含）"
+
+
+class _BetweenDays(BaseSQLAFilter, BaseDateBetweenFilter):
+    def __init__(self, column: Any, name: str) -> None:
+        super().__init__(column, name, data_type="daterangepicker")
+
+    def apply(self, query: Any, value: list[dt.date], alias: Any = None) -> Any:
+        start, end = value
+        column = self.get_column(alias)
+        return query.filter(column >= _day_start(start), column < _day_start(end + dt.timedelta(days=1)))
+
+    def operation(self) -> str:
+        return "介于"
+
+
+class _Equal(FilterEqual):
+    def operation(self) -> str:
+        return "等于"
+
+
+class _Contains(FilterLike):
+    def operation(self) -> str:
+        return "包含"
+
+
 class AuditLogView(ReadOnlyView):
+    """Read-only and filterable by action, actor, case and date range (Beijing days)."""
+
     column_list = ("at", "chain", "seq", "actor", "action", "case_id", "task_id", "hash")
-    column_filters = ("action", "actor", "chain", "case_id")
+    column_filters = (
+        _Equal(AuditEvent.action, "动作"), _Contains(AuditEvent.action, "动作"),
+        _Equal(AuditEvent.actor, "操作人"), _Contains(AuditEvent.actor, "操作人"),
+        _Equal(AuditEvent.case_id, "案件"), _Equal(AuditEvent.chain, "链"),
+        _BetweenDays(AuditEvent.at, "日期"), _OnOrAfterDay(AuditEvent.at, "日期"), _OnOrBeforeDay(AuditEvent.at, "日期"),
+    )
     column_default_sort = ("id", True)
-    column_labels = {"at": "时间", "chain": "链", "seq": "序号", "actor": "操作人", "action": "动作", "case_id": "案件"}
+    column_labels = {"at": "时间", "chain": "链", "seq": "序号", "actor": "操作人", "action": "动作", "case_id": "案件",
+                     "task_id": "任务", "hash": "哈希", "data": "内容", "prev_hash": "前一哈希", "instance_id": "流程实例"}
 
 
 class DeploymentView(ReadOnlyView):
@@ -152,8 +196,16 @@ def init_app(app: Flask) -> None:
     admin.add_view(TimeLimitsView(name="时限", endpoint="time_limits"))
     admin.add_view(CalendarView(name="节假日日历", endpoint="calendar"))
     admin.add_view(IncidentsView(name="异常实例", endpoint="incidents"))
+    admin.add_view(UsersView(name="用户", endpoint="users", category="人员"))
+    admin.add_view(CredentialsView(name="证件", endpoint="credentials", category="人员"))
+    admin.add_view(UnitsView(name="单位", endpoint="units", category="人员"))
+    admin.add_view(RolesView(name="角色", endpoint="roles", category="人员"))
     admin.add_view(DeploymentView(Deployment, db, name="部署", endpoint="deployments"))
     admin.add_view(AuditLogView(AuditEvent, db, name="审计日志", endpoint="audit_log"))
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=clock.SHANGHAI)
 
 
 def _int(value: str) -> Any:
