@@ -5,6 +5,7 @@ from .case import Case, CaseOfficer, DocSequence, ProcessInstance, Task
 from .config import ConfigRevision
 from .db import db
 from .deployment import ActiveProcess, Deployment, DeploymentFile, ProcessSpec
+from .draft import Draft
 from .notification import Notification
 from .org import ApiToken, Credential, OrgUnit, Role, User, user_role
 from .time_limit import CalendarDay, CalendarYear, TimeLimit
@@ -23,6 +24,7 @@ __all__ = [
     "Deployment",
     "DeploymentFile",
     "DocSequence",
+    "Draft",
     "Notification",
     "OrgUnit",
     "ProcessInstance",

@@ -56,4 +56,4 @@ def page_args() -> tuple[int, int]:
     return page, per_page
 
 
-from . import calendar, cases, deployments, openapi, tasks  # noqa: E402,F401  (routes register on bp)
+from . import calendar, cases, deployments, openapi, tasks, versions  # noqa: E402,F401  (routes register on bp)

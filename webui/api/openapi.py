@@ -76,6 +76,20 @@ SPEC: dict[str, Any] = {
                          "type": "object", "properties": {"files": {"type": "array", "items": {
                              "type": "string", "format": "binary"}}, "comment": {"type": "string"}}}}}}},
         },
+        "/deployments/{deployment_id}": {"get": _op("A deployment: metadata, files, processes", params=["deployment_id"])},
+        "/deployments/{deployment_id}/files/{path}": {"get": {
+            **_op("Download one file of a deployment", params=["deployment_id", "path"]),
+            "responses": {"200": {"description": "The file (BPMN/DMN as XML, forms as JSON)", "content": {
+                "application/xml": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}}}}},
+        "/deployments/{from_id}/diff/{to_id}": {"get": _op("Files, elements and form fields added/changed/removed between two deployments",
+                                                           params=["from_id", "to_id"])},
+        "/deployments/{deployment_id}/rollback": {"post": _op(
+            "Deploy an earlier deployment's files as a new deployment (designers, administrators; audited)", "201",
+            params=["deployment_id"], body={"type": "object", "required": ["comment"], "properties": {"comment": {"type": "string"}}})},
+        "/deployments/validate": {"post": {**_op("Validate files as POST /deployments would, deploying nothing: {valid, problems}"),
+                                           "requestBody": {"content": {"multipart/form-data": {"schema": {
+                                               "type": "object", "properties": {"files": {"type": "array", "items": {
+                                                   "type": "string", "format": "binary"}}, "replace_all": {"type": "boolean"}}}}}}}},
         "/migrations": {"post": {**_op("Plan (dry_run, default) or apply a migration of running cases to a deployment"),
                                  "requestBody": {"content": {"application/json": {"schema": {
                                      "type": "object", "properties": {
