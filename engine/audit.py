@@ -7,8 +7,6 @@ reverse) cannot be committed. ``verify`` finds edited, deleted and reordered row
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,10 +15,10 @@ from typing import Any
 from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
-from . import clock
+from . import clock, recordcheck
 from .models import AuditEvent, AuditHead, db
 
-GENESIS = "0" * 64
+GENESIS = recordcheck.GENESIS
 PENDING = "zhifa_audit_pending"
 # Core tables: audit rows are written in bulk without ORM bookkeeping (they are never updated).
 EVENT = AuditEvent.__table__
@@ -112,25 +110,16 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
 
 
 def event_hash(values: Any) -> str:
-    """sha256 over the canonical JSON of an event (a row or a mapping of its values)."""
+    """sha256 over the canonical JSON of an event (a row or a mapping of its values).
+
+    Computed by ``engine.recordcheck``, the stdlib-only module that also ships inside every case-file
+    export, so the offline check and the engine can never disagree.
+    """
     get = values.get if isinstance(values, dict) else lambda k: getattr(values, k)
-    payload = {
-        "chain": get("chain"),
-        "seq": get("seq"),
-        "case_id": get("case_id"),
-        "instance_id": get("instance_id"),
-        "task_id": get("task_id"),
-        "actor": get("actor"),
-        "action": get("action"),
-        "at": get("at").astimezone(dt.UTC).isoformat(),
-        "data": get("data"),
-        "prev_hash": get("prev_hash"),
-    }
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+    return recordcheck.event_hash({key: get(key) for key in recordcheck.HASHED_FIELDS})
 
 
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+canonical_json = recordcheck.canonical_json
 
 
 def verify(case_id: int | None = None) -> list[Finding]:

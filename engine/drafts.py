@@ -21,6 +21,7 @@ from .definitions.problems import Problem
 from .errors import Conflict, InvalidInput, NotFound
 from .models import Deployment, DeploymentFile, Draft, User, db
 from .transaction import command
+from .versions import deployment_bundle
 
 _PROCESS_ID = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
 
@@ -82,7 +83,7 @@ def discard_draft(actor: User, path: str) -> None:
 
 def draft_bundle(overrides: dict[str, str] | None = None) -> Bundle:
     latest = latest_deployment()
-    base = Bundle(tuple(BundleFile(f.path, f.content.encode("utf-8")) for f in latest.files)) if latest else Bundle(())
+    base = deployment_bundle(latest) if latest else Bundle(())
     changed = {d.path: d.content for d in db.session.scalars(select(Draft))}
     changed.update({safe_path(p): c for p, c in (overrides or {}).items()})
     return base.replace(BundleFile(p, c.encode("utf-8")) for p, c in changed.items())

@@ -7,14 +7,13 @@ from typing import Any
 from flask import Response, g, request
 from sqlalchemy import select
 
-from engine.definitions import Bundle, deploy_bundle
-from engine.definitions.bundle import BundleFile
-from engine.definitions.deploy import latest_deployment
+from engine.definitions import deploy_bundle
 from engine.definitions.specs import active_spec
 from engine.errors import InvalidInput
 from engine.migration import migrate_cases, plan_migrations, running_cases
 from engine.models import ActiveProcess, Deployment, db
 from engine.runtime.diagram import bpmn_source
+from engine.versions import upload_bundle
 
 from . import bp, json_body, roles_required
 from .present import iso
@@ -41,13 +40,7 @@ def create_deployment() -> tuple[dict[str, Any], int]:
     uploads = [(f.filename or "", f.read()) for f in request.files.getlist("files") + request.files.getlist("file")]
     if not uploads:
         raise InvalidInput("请上传 BPMN/DMN/表单文件或 zip (upload files as multipart field 'files')")
-    uploaded = Bundle.from_uploads(uploads)
-    latest = latest_deployment()
-    if latest is not None and request.form.get("replace_all") not in ("1", "true"):
-        base = Bundle(tuple(BundleFile(f.path, f.content.encode("utf-8")) for f in latest.files))
-        bundle = base.replace(uploaded.files)
-    else:
-        bundle = uploaded
+    bundle = upload_bundle(uploads, replace_all=request.form.get("replace_all") in ("1", "true"))
     deployment = deploy_bundle(bundle, g.user.username, request.form.get("comment", ""))
     return {"id": deployment.id, "bundle_hash": deployment.bundle_hash, "created_at": iso(deployment.created_at),
             "active": {a.process_id: a.spec.deployment_id for a in db.session.scalars(select(ActiveProcess))}}, 201
