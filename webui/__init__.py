@@ -52,10 +52,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
             configure_sqlite(db.engine)
 
-    from . import admin, auth, cases, cli, designer, errors, i18n, inbox, notifications, tasks
+    from . import admin, auth, cases, cli, designer, errors, i18n, inbox, notifications, security, tasks
     from .api import bp as api_bp
     from .api.present import deadline_badge, due_label
 
+    security.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
     i18n.init_app(app)

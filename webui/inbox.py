@@ -19,6 +19,7 @@ from engine.models import Task, User, db
 from engine.runtime import claim_task, reassign_task, unclaim_task
 
 from .i18n import PROCEDURES
+from .security import page_number
 
 bp = Blueprint("inbox", __name__)
 PER_PAGE = 25
@@ -36,7 +37,7 @@ def index() -> str:
     q = (request.args.get("q") or "").strip()[:100] or None
     sort = request.args.get("sort", "due_at")
     sort = sort if sort in SORTS else "due_at"
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_number(request.args.get("page", 1))
     query = task_query(user, scope, procedure=procedure, q=q, sort=sort)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows: list[Task] = list(db.session.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE)))

@@ -11,6 +11,8 @@ from flask import Blueprint, g, request
 from engine.errors import Forbidden, InvalidInput, Unauthenticated
 from engine.models import User
 
+from ..security import MAX_PAGE
+
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,7 +51,7 @@ def json_body() -> dict[str, Any]:
 
 def page_args() -> tuple[int, int]:
     try:
-        page = max(1, int(request.args.get("page", 1)))
+        page = min(MAX_PAGE, max(1, int(request.args.get("page", 1))))
         per_page = min(200, max(1, int(request.args.get("per_page", 50))))
     except ValueError:
         raise InvalidInput("page/per_page 必须是整数 (page and per_page must be integers)")
