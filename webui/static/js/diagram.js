@@ -21,6 +21,11 @@
         });
         canvas.zoom("fit-viewport");
         var active = Object.keys(payload.states || {}).filter(function (id) { return payload.states[id] === "active"; });
+        // On a tablet the whole procedure fits only at a tiny scale: show the current step legibly instead.
+        if (canvas.zoom() < 0.6 && active.length && registry.get(active[0])) {
+          canvas.zoom(0.8);
+          canvas.scrollToElement(registry.get(active[0]));
+        }
         host.setAttribute("data-active", active.join(" "));
         host.setAttribute("data-rendered", "1");
       });
