@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from . import clock
+from .errors import CalendarMissing
 from .models import Case, Task, User, db
 from .runtime import claim_task, complete_task, start_case
 
@@ -37,6 +38,29 @@ def load_demo_cases() -> None:
     # 5. A case in the second unit (invisible to the first).
     start_case(_user("b_handler1"), "ordinary", {"party_type": "citizen", "party_name": "王五"},
                {"violation": "无照经营", "penalty_kind": "fine", "proposed_fine": 8000})
+    try:
+        _commitment_case(today)
+    except CalendarMissing:
+        pass  # its 10-working-day deadline runs into a year whose holidays are not entered yet: no demo case
+
+
+def _commitment_case(today: str) -> None:
+    """6. 告知承诺制: the party signed the commitment and is rectifying (timer at the deadline)."""
+    case = start_case(_user("a_handler1"), "commitment_notice", {"party_type": "organization", "party_name": "某某便利店"},
+                      {"violation": "未在经营场所显著位置公示营业执照"})
+    _work(case.id, "a_handler1", {
+        "violation_found_on": today, "violation_description": "营业执照未在显著位置公示。", "on_commitment_list": True,
+        "first_offence": True, "minor_harm": True, "correctable": True})
+    _work(case.id, "a_handler1", {
+        "commitment_notified_on": today, "rectification_required": "在经营场所显著位置公示营业执照。",
+        "party_decision": "commit", "commitment_signed_on": today})
+
+
+def _work(case_id: int, username: str, data: dict) -> None:
+    actor = _user(username)
+    task = _open_task(case_id)
+    claim_task(actor, task.id)
+    complete_task(actor, task.id, data)
 
 
 def _user(username: str) -> User:

@@ -39,10 +39,11 @@ def check_and_record(task: Task, schema: dict[str, Any], data: dict[str, Any]) -
             continue  # the JSON Schema check already reported the type
         role = prop.get("x-role", "handler")
         credential = prop.get("x-credential", CREDENTIAL_FOR_ROLE.get(role))
+        separate = [s.strip() for s in str(prop.get("x-separate-from", "")).split(",") if s.strip()]
         users = {u.username: u for u in db.session.scalars(select(User).where(User.username.in_(usernames)))}
         for username in usernames:
             user = users.get(username)
-            problem = _why_not(user, task.unit_id, role, credential, today)
+            problem = _why_not(user, task.unit_id, role, credential, today) or _conflict(task.case_id, user, separate)
             if problem:
                 errors.append({"field": name, "label": prop.get("title", name), "message": f"{username}：{problem}"})
             else:
@@ -70,6 +71,22 @@ def candidates(unit_id: int, role: str, credential: str | None = None) -> list[U
 def designated(case_id: int, field: str, user_id: int) -> bool:
     return db.session.scalars(select(CaseOfficer.id).where(
         CaseOfficer.case_id == case_id, CaseOfficer.field == field, CaseOfficer.user_id == user_id)).first() is not None
+
+
+def _conflict(case_id: int, user: User | None, separate: list[str]) -> str | None:
+    """``x-separate-from``: who designated or performed these for the case may not be designated here
+    (法 Art. 64(4): the hearing host is not an investigator of the case)."""
+    if user is None or not separate:
+        return None
+    fields = [s[1:] for s in separate if s.startswith("@")]
+    steps = [s for s in separate if not s.startswith("@")]
+    if fields and db.session.scalars(select(CaseOfficer.id).where(
+            CaseOfficer.case_id == case_id, CaseOfficer.field.in_(fields), CaseOfficer.user_id == user.id)).first():
+        return "系本案指定的承办人员，须回避 (designated officer of this case: separation of duty)"
+    if steps and db.session.scalars(select(Task.id).where(
+            Task.case_id == case_id, Task.bpmn_id.in_(steps), Task.completed_by == user.id)).first():
+        return "曾办理本案调查，须回避 (investigated this case: separation of duty)"
+    return None
 
 
 def _why_not(user: User | None, unit_id: int, role: str, credential: str | None, today: Any) -> str | None:

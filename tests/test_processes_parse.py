@@ -37,7 +37,7 @@ ALLOWED_LANES = set(LANE_ROLES)
 ALLOWED_PROPERTIES = set(TASK_PROPERTIES)
 CREDENTIALS = set(CREDENTIAL_KINDS)
 TIME_LIMIT_KEYS = {item["key"] for item in load_seed_time_limits()}  # the registry the engine seeds
-SHIPPED = {"simplified", "legal_review", "ordinary"}
+SHIPPED = {"simplified", "legal_review", "ordinary", "hearing", "commitment_notice"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 NS = {
@@ -101,7 +101,9 @@ def user_task_specs(specs):
 
 def test_library_contains_the_shipped_procedures(parser):
     assert SHIPPED <= set(parser.get_process_ids())
-    assert parser.get_subprocess_specs("ordinary").keys() == {"legal_review"}
+    assert parser.get_subprocess_specs("ordinary").keys() == {"legal_review", "hearing"}
+    assert parser.get_subprocess_specs("hearing").keys() == {"legal_review"}  # 法 Art. 58(2): review after a hearing
+    assert parser.get_subprocess_specs("commitment_notice").keys() == {"ordinary", "legal_review", "hearing"}
 
 
 def test_every_user_task_has_role_lane_form_and_time_limit(specs):
@@ -421,6 +423,7 @@ def report(outcome="penalty", kind="fine", fine=2000, **flags):
         "facts_found": "未明码标价",
         "evidence_summary": "照片",
         "legal_basis": "《价格法》第十三条",
+        "violation_code": "other",
         "discretion_tier": "general",
         "proposed_outcome": outcome,
         "penalty_kind": kind,
@@ -554,6 +557,8 @@ def test_ordinary_full_path_with_legal_review_returned_once(specs, roundtrip):
     assert data["proposed_fine"] == 15000  # the revised proposal comes back from the review
     assert "check_discretion" not in data  # the review's working data stays in the review
     run.complete("notify_party", notice(15000))
+    assert run.ready() == ["record_hearing_request"]  # 罚款一万元以上：应告知听证权利
+    run.complete("record_hearing_request", {"hearing_requested": False})
     assert run.ready() == ["record_statement"]
     run.complete("record_statement", STATEMENT)
     assert run.ready() == ["decide"]
@@ -582,6 +587,7 @@ def test_ordinary_full_path_with_legal_review_returned_once(specs, roundtrip):
         "supplement_materials",
         "review",
         "notify_party",
+        "record_hearing_request",
         "record_statement",
         "decide",
         "issue_penalty_decision",
@@ -758,3 +764,34 @@ def test_evidence_preservation_is_approved_then_handled(specs, roundtrip):
     assert run.ready() == ["investigate"]
     run.complete("investigate", INVESTIGATION)
     assert run.ready() == ["investigation_report"]
+
+
+@pytest.mark.parametrize("path", sorted(PROCESSES.glob("*.bpmn")), ids=lambda p: p.stem)
+def test_bpmn_diagram_is_readable_left_to_right(path):
+    """Lanes are stacked horizontal bands; every node sits inside its own lane's band; no two shapes overlap."""
+    doc = etree.parse(str(path))
+
+    def box(element_id):
+        b = doc.find(f".//bpmndi:BPMNShape[@bpmnElement='{element_id}']/{{http://www.omg.org/spec/DD/20100524/DC}}Bounds", NS)
+        return tuple(float(b.get(k)) for k in ("x", "y", "width", "height"))
+
+    for process in doc.iterfind("bpmn:process", NS):
+        lanes = process.findall("bpmn:laneSet/bpmn:lane", NS)
+        bands = sorted(box(lane.get("id")) for lane in lanes)
+        bands.sort(key=lambda b: b[1])
+        for upper, lower in zip(bands, bands[1:], strict=False):
+            assert upper[1] + upper[3] <= lower[1], f"{path.stem}: lanes overlap"
+        boxes = {}
+        for lane in lanes:
+            lx, ly, lw, lh = box(lane.get("id"))
+            for ref in lane.iterfind("bpmn:flowNodeRef", NS):
+                x, y, w, h = boxes[ref.text] = box(ref.text)
+                assert ly <= y and y + h <= ly + lh and lx <= x and x + w <= lx + lw, f"{path.stem}: {ref.text} outside its lane"
+        hosts = {b.get("id"): b.get("attachedToRef") for b in process.iterfind("bpmn:boundaryEvent", NS)}
+        ids = sorted(boxes)
+        for i, a in enumerate(ids):
+            for b in ids[i + 1:]:
+                if hosts.get(a) == b or hosts.get(b) == a:
+                    continue
+                (ax, ay, aw, ah), (bx, by, bw, bh) = boxes[a], boxes[b]
+                assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, f"{path.stem}: {a} overlaps {b}"

@@ -72,7 +72,7 @@ def _deploy(bundle: Bundle, actor: str, comment: str, skip_if_unchanged: bool) -
             name=parsed.process_names.get(process_id, process_id),
             spec_json=spec_json,
             spec_hash=hashlib.sha256(spec_json.encode()).hexdigest(),
-            startable=process_id not in called,
+            startable=process_id not in called or _marked_startable(parsed, process_id),
         )
         db.session.add(row)
         db.session.flush()
@@ -96,3 +96,19 @@ def _deploy(bundle: Bundle, actor: str, comment: str, skip_if_unchanged: bool) -
     )
     db.session.commit()
     return deployment
+
+
+def _marked_startable(parsed: ParsedBundle, process_id: str) -> bool:
+    """A called process is call-only unless it says otherwise: 告知承诺制 continues a case as the
+    ordinary procedure (a call activity), which must still be startable on its own."""
+    for path, root in parsed.trees.items():
+        if path.endswith(".bpmn") and root.xpath(
+            ".//bpmn:process[@id=$pid]/bpmn:extensionElements/spiffworkflow:properties"
+            "/spiffworkflow:property[@name='startable'][@value='true']",
+            namespaces=_NS, pid=process_id,
+        ):
+            return True
+    return False
+
+
+_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}

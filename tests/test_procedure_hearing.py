@@ -1,0 +1,235 @@
+"""听证程序 and the new decision tables on bare SpiffWorkflow (straight and with a round trip per step).
+
+Deadlines come from the real calendar (seeded holidays and time limits), so the 7-working-day
+hearing notice period is checked across 清明 2026 the way a case would meet it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+import tests.test_processes_parse as lib
+from engine.calendar import Calendar, load_seed_time_limits, parse_start
+from engine.case_clock import ClockRecorder
+from engine.expressions import make_script_engine
+from tests.test_processes_parse import CLOSE, INVESTIGATION, LEAD_FILE, SERVE, Run, case, decision, notice, report, validate_form
+
+# The library's fixtures, shared with this module.
+parser, specs, roundtrip, frozen_timer_clock = lib.parser, lib.specs, lib.roundtrip, lib.frozen_timer_clock
+
+CALENDAR = Calendar.from_seed()
+LIMITS = {item["key"]: item for item in load_seed_time_limits()}
+
+
+def real_deadline(key: str, start: str) -> str:
+    limit = LIMITS[key]
+    return CALENDAR.deadline(parse_start(start), limit["amount"], limit["unit"]).isoformat()
+
+
+@pytest.fixture
+def clock_calls(monkeypatch, frozen_timer_clock):
+    """Every case_clock call of the run (one recorder across round trips) and calendar-true deadlines,
+    with SpiffWorkflow's timer clock frozen on Tue 2026-03-24."""
+    recorder = ClockRecorder()
+    monkeypatch.setattr(lib, "script_engine", lambda _value: make_script_engine({"deadline": real_deadline, "case_clock": recorder}))
+    return recorder.events
+
+
+FILE_CASE = {"filing_decision": "file", "case_cause": "销售不符合标准的商品", "filed_on": "2026-03-03",
+             "assigned_handlers": ["officer1", "officer2"], "filing_opinion": "同意立案"}
+SUBMIT = {"submitted_materials": ["report", "evidence"], "materials_complete": True, "submitted_at": "2026-03-20T09:00:00+08:00"}
+CHECKS = {k: "ok" for k in ("check_authority", "check_competence", "check_procedure", "check_facts", "check_evidence",
+                            "check_law", "check_discretion", "check_documents")}
+APPROVE = {**CHECKS, "check_crime_transfer": "no", "review_outcome": "approve", "review_opinion": "同意", "reviewed_on": "2026-03-24"}
+RETURN = {**APPROVE, "check_discretion": "problem", "review_outcome": "return", "review_opinion": "听证后裁量理由不充分",
+          "problems_found": "补充说明从轻理由"}
+HEARING_REQUEST = {"hearing_requested": True, "hearing_requested_on": "2026-03-25", "hearing_request_form": "written"}
+STAFF = {"hearing_host": ["host1"], "hearing_clerk": ["clerk1"], "recusal_requested": False, "designated_on": "2026-03-26"}
+
+
+def hearing_notice(hearing_date: str, served_on: str = "2026-03-26") -> dict:
+    return {"hearing_date": hearing_date, "hearing_time": "09:30", "hearing_place": "本局第一听证室", "hearing_public": True,
+            "hearing_notice_service_method": "direct", "hearing_notice_served_on": served_on}
+
+
+CONDUCT = {"hearing_held_on": "2026-04-08", "party_attended": True, "investigators_statement": "事实、证据和处罚建议",
+           "party_defence": "主张初次违法，请求从轻"}
+RECORD = {"record_summary": "双方质证", "party_signature": "refused", "refusal_note": "当事人拒绝签字，主持人已注明"}
+HEARING_REPORT = {"hearing_report_summary": "事实清楚，当事人初次违法", "hearing_recommended_outcome": "penalty",
+                  "hearing_recommended_fine": 120000, "hearing_recommended_penalty": "罚款12万元", "hearing_report_on": "2026-04-10"}
+SUPPLEMENT = {"supplement_actions": "补充从轻理由", "proposed_outcome": "penalty", "penalty_kind": "fine", "proposed_fine": 110000,
+              "proposed_penalty": "罚款11万元", "resubmitted_at": "2026-04-14T09:00:00+08:00"}
+
+
+def to_notice(run: Run, fine: float, **flags):
+    run.complete("register_lead", LEAD_FILE)
+    run.complete("file_case", FILE_CASE)
+    run.complete("investigate", INVESTIGATION)
+    run.complete("investigation_report", report(fine=fine, **flags))
+
+
+def test_hearing_forms_accept_the_sample_data():
+    for form, data in (("hearing_request", HEARING_REQUEST), ("hearing_staff_designation", STAFF),
+                       ("hearing_notice", hearing_notice("2026-04-08")), ("hearing_conduct", CONDUCT), ("hearing_record", RECORD),
+                       ("hearing_report", HEARING_REPORT), ("legal_review_opinion", RETURN), ("legal_review_supplement", SUPPLEMENT)):
+        validate_form(form, data)
+
+
+def test_hearing_then_review_returned_then_collective_discussion_then_decision(specs, roundtrip, clock_calls):
+    run = Run(specs, "ordinary", case("organization", proposed_fine=150000), roundtrip)
+    to_notice(run, 150000, complex_case=True)
+    run.complete("submit_review", SUBMIT)  # 对单位罚款十万元以上：告知前法制审核
+    run.complete("review", APPROVE)
+    run.complete("notify_party", {**notice(150000, served_on="2026-03-23"), "hearing_right_informed": True})
+    assert run.ready() == ["record_hearing_request"]
+    assert run.data["hearing_eligible"] is True
+    run.complete("record_hearing_request", HEARING_REQUEST)
+    assert run.ready() == ["designate_hearing_staff"]
+    run.complete("designate_hearing_staff", STAFF)
+    # Served Thu 03-26: seven working days run to Tue 04-07 (清明 Apr 4–6), so 04-01 is too early.
+    run.complete("serve_hearing_notice", hearing_notice("2026-04-01"))
+    assert run.ready() == ["serve_hearing_notice"]
+    run.complete("serve_hearing_notice", hearing_notice("2026-04-08"))
+    assert run.ready() == ["conduct_hearing"]
+    run.complete("conduct_hearing", CONDUCT)
+    run.complete("record_hearing", RECORD)
+    run.complete("hearing_report", HEARING_REPORT)
+    # 法 Art. 58(2): the hearing procedure ends with a legal review of the hearing's proposal.
+    assert run.ready() == ["submit_review"]
+    assert run.wf.get_next_task(spec_name="legal_review_after_hearing") is not None
+    run.complete("submit_review", SUBMIT)
+    run.complete("review", RETURN)
+    assert run.ready() == ["supplement_materials"]
+    run.complete("supplement_materials", SUPPLEMENT)
+    run.complete("review", APPROVE)
+    assert run.ready() == ["collective_discussion"]  # 情节复杂 → 集体讨论 (DMN collective_discussion_required)
+    data = run.data
+    assert data["hearing_held"] is True and data["legal_review_passed"] is True
+    assert data["proposed_fine"] == 110000 and data["collective_discussion_required"] is True
+    assert "hearing_host" not in data and "check_discretion" not in data  # the hearing's working data stays inside
+    assert [(e.action, e.on) for e in clock_calls if e.action in ("pause", "resume")] == [
+        ("pause", dt.date(2026, 3, 25)), ("resume", dt.date(2026, 4, 10))]
+    run.complete("collective_discussion", {"discussion_at": "2026-04-16T15:00:00+08:00", "discussion_summary": "同意",
+                                           "discussion_conclusion": "penalty"})
+    run.complete("decide", decision(fine=110000))
+    assert run.ready() == ["issue_penalty_decision"]
+    run.complete("issue_penalty_decision", {"decision_issued_on": "2026-04-17", "payment_instructions": "银行",
+                                            "reconsideration_body": "某市人民政府", "court": "某区人民法院"})
+    run.complete("serve_decision", SERVE)
+    run.complete("record_payment", {"payment_status": "paid", "paid_amount": 110000, "paid_on": "2026-04-20"})
+    run.complete("close_case", CLOSE)
+    assert run.wf.is_completed()
+
+
+def test_absent_party_waives_the_hearing_and_the_clock_resumes(specs, roundtrip, clock_calls):
+    run = Run(specs, "ordinary", case(proposed_fine=15000), roundtrip)
+    to_notice(run, 15000)
+    run.complete("submit_review", SUBMIT)
+    run.complete("review", APPROVE)
+    run.complete("notify_party", notice(15000))
+    run.complete("record_hearing_request", HEARING_REQUEST)
+    run.complete("designate_hearing_staff", STAFF)
+    run.complete("serve_hearing_notice", hearing_notice("2026-04-08"))
+    run.complete("conduct_hearing", {"hearing_held_on": "2026-04-08", "party_attended": False, "absence_note": "无正当理由未到"})
+    assert run.ready() == ["decide"]
+    data = run.data
+    assert data["hearing_waived"] is True and data["hearing_held"] is False
+    assert [e.action for e in clock_calls if e.action in ("pause", "resume")] == ["pause", "resume"]
+
+
+def test_hearing_request_period_expiry_counts_as_waiver(specs, roundtrip, clock_calls, frozen_timer_clock):
+    run = Run(specs, "ordinary", case(proposed_fine=15000), roundtrip)
+    to_notice(run, 15000)
+    run.complete("submit_review", SUBMIT)
+    run.complete("review", APPROVE)
+    run.complete("notify_party", notice(15000, served_on="2026-03-23"))
+    assert run.ready() == ["record_hearing_request"]
+    assert run.wf.waiting_events()[0].value == "2026-03-31T00:00:00+08:00"  # 5 working days after Mon 03-23
+    frozen_timer_clock.at = dt.datetime(2026, 3, 30, 16, 0, 1, tzinfo=dt.UTC)
+    run.fire_timers()
+    # The statement period (the same five working days) is over too: both count as waived.
+    assert run.ready() == ["decide"]
+    assert run.data["hearing_requested"] is False and run.data["statement_waived"] is True
+
+
+@pytest.mark.parametrize(
+    ("party_type", "kind", "fine", "confiscation", "eligible"),
+    [
+        ("citizen", "fine", 9999.99, 0, False),
+        ("citizen", "fine", 10000, 0, True),
+        ("organization", "fine", 99999, 0, False),
+        ("organization", "fine", 100000, 0, True),
+        ("citizen", "confiscation", 0, 10000, True),
+        ("organization", "confiscation", 0, 50000, False),
+        ("organization", "licence_revocation", 0, 0, True),
+        ("citizen", "qualification_lowering", 0, 0, True),
+        ("organization", "suspension", 0, 0, True),
+        ("organization", "closure", 0, 0, True),
+        ("citizen", "employment_restriction", 0, 0, True),
+        ("citizen", "warning", 0, 0, False),
+    ],
+)
+def test_hearing_eligibility_follows_article_63(specs, party_type, kind, fine, confiscation, eligible):
+    run = Run(specs, "ordinary", case(party_type, kind, fine), roundtrip=False)
+    to_notice(run, fine, penalty_kind=kind, confiscation_amount=confiscation)
+    if run.ready() == ["submit_review"]:
+        run.complete("submit_review", SUBMIT)
+        run.complete("review", APPROVE)
+    assert run.data["hearing_eligible"] is eligible
+    run.complete("notify_party", notice(fine))
+    assert run.ready() == (["record_hearing_request"] if eligible else ["record_statement"])
+
+
+@pytest.mark.parametrize(
+    ("code", "tier", "amount", "fine", "accepted"),
+    [
+        ("sample_10k_50k", "lenient", 0, 10000, True),
+        ("sample_10k_50k", "lenient", 0, 22000, True),
+        ("sample_10k_50k", "lenient", 0, 22000.01, False),
+        ("sample_10k_50k", "general", 0, 30000, True),
+        ("sample_10k_50k", "general", 0, 39000, False),
+        ("sample_10k_50k", "heavy", 0, 50000, True),
+        ("sample_10k_50k", "heavy", 0, 50001, False),
+        ("food_safety_goods", "general", 5000, 70000, True),
+        ("food_safety_goods", "general", 20000, 300000, True),
+        ("food_safety_goods", "heavy", 20000, 300000, False),
+        ("other", "heavy", 0, 999999, True),
+    ],
+)
+def test_discretion_benchmark_bounds_the_proposed_fine(specs, code, tier, amount, fine, accepted):
+    run = Run(specs, "ordinary", case("organization", proposed_fine=fine), roundtrip=False)
+    run.complete("register_lead", LEAD_FILE)
+    run.complete("file_case", FILE_CASE)
+    run.complete("investigate", INVESTIGATION)
+    run.complete("investigation_report", report(fine=fine, violation_code=code, discretion_tier=tier, amount_involved=amount))
+    if accepted:
+        assert "investigation_report" not in run.ready()
+    else:  # 法 Art. 34: outside the benchmark range the report comes back to the handler
+        assert run.ready() == ["investigation_report"]
+        assert run.data["benchmark_fine_max"] is not None
+
+
+@pytest.mark.parametrize(
+    ("party_type", "kind", "fine", "flags", "required"),
+    [
+        ("citizen", "fine", 2000, {}, False),
+        ("citizen", "fine", 2000, {"complex_case": True}, True),
+        ("citizen", "fine", 2000, {"major_public_interest": True}, True),
+        ("organization", "licence_revocation", 0, {}, True),
+        ("citizen", "fine", 50000, {}, True),
+        ("organization", "fine", 499999, {}, False),
+    ],
+)
+def test_collective_discussion_follows_article_57(specs, party_type, kind, fine, flags, required):
+    run = Run(specs, "ordinary", case(party_type, kind, fine), roundtrip=False)
+    to_notice(run, fine, penalty_kind=kind, **flags)
+    if run.ready() == ["submit_review"]:
+        run.complete("submit_review", SUBMIT)
+        run.complete("review", APPROVE)
+    run.complete("notify_party", notice(fine))
+    if run.ready() == ["record_hearing_request"]:
+        run.complete("record_hearing_request", {"hearing_requested": False})
+    run.complete("record_statement", {"statement_waived": True})
+    assert run.ready() == (["collective_discussion"] if required else ["decide"])

@@ -1,0 +1,398 @@
+"""Every shipped procedure worked to its end on the database, by real officers, twice over:
+through the engine commands and through the HTTP API (submitting only fields of the form schema the
+API returned). Runs on SQLite, and on PostgreSQL with ZHIFA_TEST_DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from engine import clock
+from engine.definitions.specs import load_specs
+from engine.errors import Forbidden
+from engine.models import Case, ProcessInstance, Task, db
+from engine.runtime import claim_task, complete_task, fire_due_timers, start_case
+from engine.runtime.instance import ready_user_tasks
+from engine.serialization import load_state
+from tests.conftest import ROOT, deploy_dir, make_user, user
+from tests.test_procedure_commitment import CLOSING, COMMIT, DECLINE, REGISTER, REPORTED, VERIFIED
+from tests.test_procedure_hearing import (
+    APPROVE,
+    CONDUCT,
+    HEARING_REPORT,
+    HEARING_REQUEST,
+    RECORD,
+    RETURN,
+    SUBMIT,
+    SUPPLEMENT,
+    hearing_notice,
+)
+from tests.test_processes_parse import (
+    CLOSE,
+    FILING_RECORD,
+    LEAD_FILE,
+    LEAD_NOT_FILE,
+    SERVE,
+    SIMPLIFIED_CLOSING,
+    SIMPLIFIED_DECISION,
+    STATEMENT,
+    decision,
+    notice,
+    report,
+)
+
+SH = clock.SHANGHAI
+FILE_CASE = {"filing_decision": "file", "case_cause": "违法经营案", "filed_on": "2026-03-03",
+             "assigned_handlers": ["a_handler1", "a_handler2"], "filing_opinion": "同意立案"}
+INVESTIGATION = {"co_investigators": ["a_handler2"], "investigation_summary": "查明事实", "evidence_preservation_needed": False,
+                 "evidence_items": [{"name": "现场照片", "kind": "audiovisual", "source": "现场拍摄", "collected_on": "2026-03-06"}]}
+STAFF = {"hearing_host": ["a_host"], "hearing_clerk": ["a_clerk"], "recusal_requested": False, "designated_on": "2026-03-26"}
+ISSUE = {"decision_issued_on": "2026-04-17", "payment_instructions": "银行", "reconsideration_body": "某市人民政府",
+         "court": "某区人民法院"}
+
+
+class Driver:
+    """Works a case as officers would, by engine command or by HTTP API."""
+
+    def __init__(self, mode: str, api: Any, frozen: clock.FrozenClock) -> None:
+        self.mode, self.frozen = mode, frozen
+        self.clients: dict[str, Any] = {}
+        self._new_client = api
+        self.case_id = 0
+        self.done: list[str] = []
+
+    def api(self, username: str) -> Any:
+        if username not in self.clients:
+            self.clients[username] = self._new_client(username)
+        return self.clients[username]
+
+    def start(self, procedure: str, party: dict, facts: dict, starter: str = "a_handler1") -> None:
+        if self.mode == "engine":
+            self.case_id = start_case(user(starter), procedure, party, facts).id
+        else:
+            status, body = self.api(starter).post("/cases", {"procedure": procedure, "party": party, "facts": facts})
+            assert status == 201, body
+            self.case_id = body["id"]
+
+    def ready(self) -> list[str]:
+        db.session.remove()
+        return sorted(t.bpmn_id for t in db.session.scalars(select(Task).where(Task.case_id == self.case_id, Task.status == "open")))
+
+    def task(self, bpmn_id: str) -> Task:
+        db.session.remove()
+        tasks = db.session.scalars(select(Task).where(Task.case_id == self.case_id, Task.status == "open", Task.bpmn_id == bpmn_id)).all()
+        assert tasks, f"{bpmn_id} is not open; open: {self.ready()}"
+        return tasks[0]
+
+    def complete(self, bpmn_id: str, username: str, data: dict) -> None:
+        task_id = self.task(bpmn_id).id
+        if self.mode == "engine":
+            claim_task(user(username), task_id)
+            complete_task(user(username), task_id, data)
+        else:
+            client = self.api(username)
+            status, task = client.get(f"/tasks/{task_id}")
+            assert status == 200, task
+            fields = set(task["form_schema"]["properties"])
+            assert set(data) <= fields, f"{bpmn_id}: fields not in the returned form schema: {set(data) - fields}"
+            assert set(task["form_schema"].get("required", [])) <= set(data) | _conditional(task["form_schema"], data)
+            assert client.post(f"/tasks/{task_id}/claim")[0] == 200
+            status, body = client.post(f"/tasks/{task_id}/complete", {"data": data, "version": task["version"]})
+            assert status == 200, body
+        self.done.append(bpmn_id)
+
+    def tick(self, when: dt.datetime) -> None:
+        self.frozen.set(when)
+        if self.mode == "engine":
+            assert not fire_due_timers().failed
+        else:
+            status, body = self.api("admin").post("/tick", {"now": when.isoformat()})
+            assert status == 200, body
+
+    @property
+    def case(self) -> Case:
+        db.session.remove()
+        return db.session.get(Case, self.case_id)
+
+    @property
+    def data(self) -> dict:
+        db.session.remove()
+        instance = db.session.scalars(select(ProcessInstance).where(ProcessInstance.case_id == self.case_id)).one()
+        wf = load_state(instance.state, load_specs(instance.process_spec_id))
+        ready = ready_user_tasks(wf)
+        return dict(ready[0].data) if ready else dict(wf.last_task.data)
+
+
+def _conditional(schema: dict, data: dict) -> set[str]:
+    """Fields required only under an if/then branch that does not apply (never submitted)."""
+    names: set[str] = set()
+    for rule in schema.get("allOf", []):
+        names |= set(rule.get("then", {}).get("required", []))
+    return names
+
+
+@pytest.fixture(params=["engine", "api"])
+def run(request, ctx, people, frozen, api) -> Driver:
+    deploy_dir(ROOT)
+    make_user("a_host", "unit_a", ["hearing_host"], ("law_enforcement",))
+    make_user("a_clerk", "unit_a", ["hearing_clerk"], ())
+    db.session.remove()
+    driver = Driver(request.param, api, frozen)
+    if request.param == "api":  # tokens issued before the case starts, as a user would hold one
+        for name in ("a_handler1", "a_handler2", "a_head", "a_chief", "a_reviewer", "a_host", "a_clerk", "admin"):
+            driver.api(name)
+    return driver
+
+
+def at(day: str, hour: int = 10) -> dt.datetime:
+    return dt.datetime.fromisoformat(day).replace(hour=hour, tzinfo=SH)
+
+
+CITIZEN = {"party_type": "citizen", "party_name": "张三"}
+COMPANY = {"party_type": "organization", "party_name": "某某商贸有限公司"}
+
+
+# ------------------------------------------------------------------------------------------ simplified
+def onspot(kind: str, fine: float, **extra) -> dict:
+    return {**SIMPLIFIED_DECISION, "co_handlers": ["a_handler2"], "decision_penalty_kind": kind, "decision_fine": fine, **extra}
+
+
+def test_simplified_warning(run):
+    run.start("simplified", CITIZEN, {"violation": "占道经营", "penalty_kind": "warning", "proposed_fine": 0})
+    run.complete("onspot_decision", "a_handler1", onspot("warning", 0))
+    assert run.ready() == ["filing_record"]
+    run.complete("filing_record", "a_handler1", FILING_RECORD)
+    run.complete("close_case", "a_handler1", SIMPLIFIED_CLOSING)
+    assert run.case.status == "closed"
+
+
+def test_simplified_fine_paid_at_the_bank(run):
+    run.start("simplified", COMPANY, {"violation": "未明码标价", "penalty_kind": "fine", "proposed_fine": 2000})
+    run.complete("onspot_decision", "a_handler1", onspot("fine", 2000))
+    run.complete("filing_record", "a_handler1", FILING_RECORD)
+    run.complete("collect_payment", "a_handler1",
+                 {"payment_method": "bank", "payment_status": "paid", "paid_amount": 2000, "paid_on": "2026-03-10"})
+    run.complete("close_case", "a_handler1", SIMPLIFIED_CLOSING)
+    assert run.case.status == "closed"
+
+
+def test_simplified_party_refuses_to_sign(run):
+    run.start("simplified", CITIZEN, {"violation": "占道经营", "penalty_kind": "warning", "proposed_fine": 0})
+    refused = onspot("warning", 0, party_signature="refused", refusal_note="当事人拒绝签收，已在决定书上注明")
+    run.complete("onspot_decision", "a_handler1", refused)
+    run.complete("filing_record", "a_handler1", FILING_RECORD)
+    run.complete("close_case", "a_handler1", SIMPLIFIED_CLOSING)
+    assert run.case.status == "closed"
+    assert run.data["party_signature"] == "refused"
+
+
+def test_simplified_refuses_a_fine_over_its_threshold(run):
+    run.start("simplified", CITIZEN, {"violation": "销售过期食品", "penalty_kind": "fine", "proposed_fine": 201})
+    assert run.ready() == [] and run.case.status == "closed"
+    assert run.data["simplified_refused"] is True
+
+
+# ------------------------------------------------------------------------------------------ ordinary
+def to_report(run: Driver, fine: float, party=COMPANY, **flags) -> None:
+    run.start("ordinary", party, {"violation": "未明码标价", "penalty_kind": "fine", "proposed_fine": fine})
+    run.complete("register_lead", "a_handler1", LEAD_FILE)
+    run.complete("file_case", "a_head", FILE_CASE)
+    run.complete("investigate", "a_handler1", INVESTIGATION)
+    run.complete("investigation_report", "a_handler1", report(fine=fine, **flags))
+
+
+def finish_penalty(run: Driver, fine: float) -> None:
+    run.complete("issue_penalty_decision", "a_handler1", ISSUE)
+    run.complete("serve_decision", "a_handler2", SERVE)
+    run.complete("record_payment", "a_handler1", {"payment_status": "paid", "paid_amount": fine, "paid_on": "2026-04-20"})
+    run.complete("close_case", "a_head", CLOSE)
+    assert run.case.status == "closed"
+
+
+def test_ordinary_not_filed(run):
+    run.start("ordinary", CITIZEN, {"violation": "未明码标价"})
+    run.complete("register_lead", "a_handler1", LEAD_NOT_FILE)
+    run.complete("approve_not_filing", "a_head",
+                 {"not_filing_decision": "approve", "not_filing_opinion": "同意", "not_filing_decided_on": "2026-03-06"})
+    assert run.case.status == "closed" and run.case.clock_state is None
+
+
+def test_ordinary_no_response_then_decision_service_payment_closing(run):
+    to_report(run, 5000)
+    assert run.case.clock_state == "running"
+    run.complete("notify_party", "a_handler1", notice(5000, served_on="2026-03-23"))
+    assert run.ready() == ["record_statement"]
+    run.tick(at("2026-03-30", 23))  # the fifth working day after Mon 03-23 has not ended
+    assert run.ready() == ["record_statement"]
+    run.tick(dt.datetime(2026, 3, 31, 0, 0, 1, tzinfo=SH))
+    assert run.ready() == ["decide"]  # silence is waiver (法 Art. 62)
+    run.complete("decide", "a_chief", decision(fine=5000))
+    assert run.case.clock_state == "stopped"
+    finish_penalty(run, 5000)
+
+
+def test_ordinary_defence_accepted_and_penalty_lowered(run):
+    to_report(run, 5000)
+    run.complete("notify_party", "a_handler1", notice(5000))
+    run.complete("record_statement", "a_handler1", {**STATEMENT, "statement_adopted": "adopted"})
+    run.complete("decide", "a_chief", decision(fine=6000))  # 法 Art. 45: never heavier than notified
+    assert run.ready() == ["decide"]
+    run.complete("decide", "a_chief", decision(fine=3000))
+    assert run.data["decided_fine"] == 3000
+    finish_penalty(run, 3000)
+
+
+def test_ordinary_hearing_review_returned_collective_discussion_decision(run):
+    to_report(run, 150000, complex_case=True)
+    run.complete("submit_review", "a_handler1", SUBMIT)
+    run.complete("review", "a_reviewer", APPROVE)
+    run.complete("notify_party", "a_handler1", {**notice(150000, served_on="2026-03-23"), "hearing_right_informed": True})
+    run.complete("record_hearing_request", "a_handler1", HEARING_REQUEST)
+    assert run.case.clock_state == "paused"
+    run.complete("designate_hearing_staff", "a_chief", STAFF)
+    run.complete("serve_hearing_notice", "a_clerk", hearing_notice("2026-04-01"))
+    assert run.ready() == ["serve_hearing_notice"]  # fewer than 7 working days' notice
+    run.complete("serve_hearing_notice", "a_clerk", hearing_notice("2026-04-08"))
+    run.complete("conduct_hearing", "a_host", CONDUCT)
+    run.complete("record_hearing", "a_clerk", RECORD)
+    run.complete("hearing_report", "a_host", HEARING_REPORT)
+    case = run.case
+    assert case.clock_state == "running" and case.paused_days == 16  # 03-25 → 04-10 not counted
+    assert case.clock_deadline == dt.datetime(2026, 3, 3, tzinfo=SH) + dt.timedelta(days=90 + 16 + 1)
+    run.complete("submit_review", "a_handler1", SUBMIT)
+    run.complete("review", "a_reviewer", RETURN)
+    run.complete("supplement_materials", "a_handler1", SUPPLEMENT)
+    run.complete("review", "a_reviewer", APPROVE)
+    assert run.ready() == ["collective_discussion"]
+    run.complete("collective_discussion", "a_chief", {
+        "discussion_at": "2026-04-16T15:00:00+08:00", "discussion_summary": "同意", "discussion_conclusion": "penalty",
+        "discussion_participants": [{"name": n, "position": "局领导"} for n in ("甲", "乙", "丙")]})
+    run.complete("decide", "a_chief", decision(fine=110000))
+    finish_penalty(run, 110000)
+
+
+def test_ordinary_transfer_to_the_judiciary(run):
+    to_report(run, 0, outcome="transfer", kind="other")
+    assert run.ready() == ["decide"]
+    run.complete("decide", "a_chief", decision("transfer"))
+    run.complete("transfer_case", "a_handler1",
+                 {"receiving_authority": "某市公安局", "transferred_on": "2026-04-02", "transfer_materials": "全部案卷"})
+    run.complete("close_case", "a_head", {**CLOSE, "closing_reason": "transferred"})
+    assert run.case.status == "closed"
+
+
+def test_ordinary_no_penalty_under_article_33(run):
+    to_report(run, 0, outcome="no_penalty_minor", kind="warning", discretion_tier="no_penalty")
+    run.complete("decide", "a_chief", decision("no_penalty_minor"))
+    run.complete("issue_no_penalty_decision", "a_handler1", {"decision_issued_on": "2026-04-01", "education_given": True})
+    run.complete("serve_decision", "a_handler1", SERVE)
+    run.complete("close_case", "a_head", {**CLOSE, "closing_reason": "no_penalty"})
+    assert run.case.status == "closed"
+
+
+# ------------------------------------------------------------------------------------------ commitment
+def test_commitment_rectified_closes_without_penalty(run):
+    run.start("commitment_notice", COMPANY, {"violation": "未公示营业执照"})
+    run.complete("register_violation", "a_handler1", REGISTER)
+    run.complete("issue_commitment_notice", "a_handler1", COMMIT)
+    run.complete("await_rectification", "a_handler1", REPORTED)
+    run.complete("verify_rectification", "a_handler2", VERIFIED)
+    run.complete("close_without_penalty", "a_head", CLOSING)
+    assert run.case.status == "closed" and run.case.clock_state is None
+
+
+def test_commitment_declined_continues_as_ordinary(run):
+    run.start("commitment_notice", COMPANY, {"violation": "未公示营业执照"})
+    run.complete("register_violation", "a_handler1", REGISTER)
+    run.complete("issue_commitment_notice", "a_handler1", DECLINE)
+    assert run.ready() == ["register_lead"]
+    assert run.data["continued_as"] == "ordinary"
+    run.complete("register_lead", "a_handler1", LEAD_FILE)
+    run.complete("file_case", "a_head", FILE_CASE)
+    assert run.case.clock_state == "running" and run.case.procedure == "commitment_notice"
+
+
+def test_commitment_not_rectified_by_the_deadline_continues_with_history(run):
+    run.start("commitment_notice", COMPANY, {"violation": "未公示营业执照"})
+    run.complete("register_violation", "a_handler1", REGISTER)
+    run.complete("issue_commitment_notice", "a_handler1", COMMIT)
+    run.tick(dt.datetime(2026, 3, 17, 0, 0, 1, tzinfo=SH))  # 10 working days after Mon 03-02 have ended
+    assert run.ready() == ["verify_rectification"]
+    run.complete("verify_rectification", "a_handler2", {**VERIFIED, "rectified": False, "verification_notes": "未整改"})
+    assert run.ready() == ["register_lead"]
+    data = run.data
+    assert data["commitment_outcome"] == "not_rectified" and data["violation_description"] == REGISTER["violation_description"]
+    history = {t.bpmn_id: t.status for t in db.session.scalars(select(Task).where(Task.case_id == run.case_id))}
+    assert history == {"register_violation": "completed", "issue_commitment_notice": "completed",
+                       "await_rectification": "cancelled", "verify_rectification": "completed", "register_lead": "open"}
+    assert db.session.scalars(select(ProcessInstance).where(ProcessInstance.case_id == run.case_id)).one()  # one case, one record
+
+
+# ------------------------------------------------------------------------------------------ hard rules
+def test_hearing_host_cannot_be_a_handler_of_the_case(ctx, people, frozen):
+    """法 Art. 64(4): an officer designated as handler may not host the hearing, even holding the role."""
+    deploy_dir(ROOT)
+    make_user("a_both", "unit_a", ["handler", "hearing_host"], ("law_enforcement",))
+    make_user("a_host", "unit_a", ["hearing_host"], ("law_enforcement",))
+    make_user("a_clerk", "unit_a", ["hearing_clerk"], ())
+    make_user("a_both_reviewer", "unit_a", ["legal_reviewer", "handler"], ("law_enforcement", "legal_qualification"))
+    drv = Driver("engine", None, frozen)
+    drv.start("ordinary", COMPANY, {"violation": "未明码标价", "penalty_kind": "fine", "proposed_fine": 150000})
+    drv.complete("register_lead", "a_handler1", LEAD_FILE)
+    drv.complete("file_case", "a_head", {**FILE_CASE, "assigned_handlers": ["a_handler1", "a_both"]})
+    drv.complete("investigate", "a_both_reviewer", INVESTIGATION)
+    drv.complete("investigation_report", "a_handler1", report(fine=150000))
+    drv.complete("submit_review", "a_handler1", SUBMIT)
+    drv.complete("review", "a_reviewer", APPROVE)
+    drv.complete("notify_party", "a_handler1", notice(150000, served_on="2026-03-23"))
+    drv.complete("record_hearing_request", "a_handler1", HEARING_REQUEST)
+    designation = drv.task("designate_hearing_staff")
+    from engine.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="回避"):  # refused when chosen, not only when the host acts
+        complete_task(user("a_chief"), designation.id, {**STAFF, "hearing_host": ["a_both"]})
+    drv.complete("designate_hearing_staff", "a_chief", {**STAFF, "hearing_host": ["a_host"]})
+    drv.complete("serve_hearing_notice", "a_clerk", hearing_notice("2026-04-08"))
+    hearing = drv.task("conduct_hearing")
+    with pytest.raises(Forbidden, match="回避"):
+        claim_task(user("a_both"), hearing.id)
+    with pytest.raises(Forbidden, match="回避"):
+        complete_task(user("a_both"), hearing.id, CONDUCT)
+    claim_task(user("a_host"), hearing.id)
+    complete_task(user("a_host"), hearing.id, CONDUCT)
+    drv.complete("record_hearing", "a_clerk", RECORD)
+    drv.complete("hearing_report", "a_host", HEARING_REPORT)
+    review = drv.task("submit_review")
+    complete_task(user("a_handler1"), review.id, SUBMIT)
+    review = drv.task("review")
+    # The legal reviewer after the hearing is under the same rule: who investigated may not review.
+    with pytest.raises(Forbidden, match="回避"):
+        claim_task(user("a_both_reviewer"), review.id)
+    claim_task(user("a_reviewer"), review.id)
+
+
+def test_investigation_needs_two_credentialed_handlers(run):
+    run.start("ordinary", CITIZEN, {"violation": "未明码标价"})
+    run.complete("register_lead", "a_handler1", LEAD_FILE)
+    task = run.task("file_case")
+    from engine.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        complete_task(user("a_head"), task.id, {**FILE_CASE, "assigned_handlers": ["a_handler1", "a_nocred"]})
+    with pytest.raises(InvalidInput):
+        complete_task(user("a_head"), task.id, {**FILE_CASE, "assigned_handlers": ["a_handler1"]})
+
+
+def test_ordinary_is_startable_though_called_but_hearing_and_review_are_not(ctx, people, frozen):
+    """告知承诺制 calls the ordinary procedure; the marker in ordinary.bpmn keeps it startable on its own."""
+    from engine.errors import InvalidInput
+
+    deploy_dir(ROOT)
+    assert start_case(user("a_handler1"), "ordinary", CITIZEN, {}).procedure == "ordinary"
+    for procedure in ("hearing", "legal_review"):
+        with pytest.raises(InvalidInput, match="只能由其他程序调用"):
+            start_case(user("a_handler1"), procedure, CITIZEN, {})
