@@ -123,7 +123,7 @@ canonical_json = recordcheck.canonical_json
 
 
 def verify(case_id: int | None = None) -> list[Finding]:
-    """Check one case's chain, or every chain; an empty list means intact."""
+    """Check one case's chain (and its documents), or every chain and document; an empty list means intact."""
     if case_id is not None:
         chains: Iterable[str] = [f"case:{case_id}"]
     else:
@@ -133,7 +133,9 @@ def verify(case_id: int | None = None) -> list[Finding]:
     findings: list[Finding] = []
     for chain in chains:
         findings += _verify_chain(chain)
-    return findings
+    from .documents.verify import verify_documents  # documents record into this chain: import late
+
+    return findings + verify_documents(case_id)
 
 
 def _verify_chain(chain: str) -> list[Finding]:

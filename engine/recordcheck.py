@@ -71,6 +71,9 @@ def verify_archive(path: str) -> list[str]:
         issued = {e["data"].get("sha256"): e for e in events
                   if e.get("action") == "document.issued" and isinstance(e.get("data"), dict)}
         for document in manifest.get("documents", []):
+            name = document.get("file")
+            if name in names and hashlib.sha256(archive.read(name)).hexdigest() != document.get("sha256"):
+                problems.append(f"{name}: 文书内容与其哈希不符 (the document does not match its hash)")
             if document.get("sha256") not in issued:
                 problems.append(f"{document.get('file')}: 办案记录中没有该文书的签发哈希 (the record does not hold this document's hash)")
     return problems

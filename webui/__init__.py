@@ -52,7 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
             configure_sqlite(db.engine)
 
-    from . import admin, auth, cases, cli, designer, errors, i18n, inbox, notifications, security, tasks
+    from . import admin, auth, cases, cli, designer, documents, errors, i18n, inbox, notifications, security, supervision, tasks
     from .api import bp as api_bp
     from .api.present import deadline_badge, due_label
 
@@ -66,8 +66,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(inbox.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(documents.bp)
     app.register_blueprint(designer.bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(supervision.bp)
     cli.init_app(app)
     admin.init_app(app)
     return app

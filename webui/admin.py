@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, abort, flash, g, redirect, request
 from flask_admin import Admin, AdminIndexView, BaseView, expose
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterLike
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterLike, IntEqualFilter
 from flask_admin.model.filters import BaseDateBetweenFilter, BaseDateFilter
 from flask_admin.theme import Bootstrap4Theme
 from sqlalchemy import func, select
@@ -23,11 +23,13 @@ from engine import clock
 from engine.errors import ZhifaError
 from engine.models import AuditEvent, Case, Deployment, ProcessInstance, TimeLimit, db
 from engine.reapply import apply_limit_change, preview_limit_change
+from engine.record_verify import verify_everything
 from engine.registry import UNIT_LABELS, calendar_year, missing_years, set_calendar_year, set_time_limit
 from engine.runtime import retry_instance
 from engine.users import EXPIRY_WARNING_DAYS
 
 from .admin_access import ADMIN_ROLE, AdminOnly
+from .admin_documents import DocumentTypesView
 from .admin_people import CredentialsView, RolesView, UnitsView, UsersView, flagged_credentials
 
 __all__ = ["ADMIN_ROLE", "init_app"]
@@ -122,6 +124,17 @@ class IncidentsView(AdminOnly, BaseView):
         return redirect(self.get_url(".index"))
 
 
+class RecordVerifyView(AdminOnly, BaseView):
+    """全过程记录校验: run the hash-chain verification of every case and of the system chain."""
+
+    @expose("/", methods=["GET", "POST"])
+    def index(self) -> str:
+        result = None
+        if request.method == "POST":
+            result = verify_everything(g.user)
+        return self.render("admin_zf/record_verify.html", result=result)
+
+
 class ReadOnlyView(AdminOnly, ModelView):
     can_create = can_edit = can_delete = False
     can_view_details = True
@@ -164,6 +177,13 @@ class _Equal(FilterEqual):
         return "等于"
 
 
+class _IntEqual(IntEqualFilter):
+    """Case ids are integers: PostgreSQL refuses comparing them with the filter's text."""
+
+    def operation(self) -> str:
+        return "等于"
+
+
 class _Contains(FilterLike):
     def operation(self) -> str:
         return "包含"
@@ -176,7 +196,7 @@ class AuditLogView(ReadOnlyView):
     column_filters = (
         _Equal(AuditEvent.action, "动作"), _Contains(AuditEvent.action, "动作"),
         _Equal(AuditEvent.actor, "操作人"), _Contains(AuditEvent.actor, "操作人"),
-        _Equal(AuditEvent.case_id, "案件"), _Equal(AuditEvent.chain, "链"),
+        _IntEqual(AuditEvent.case_id, "案件"), _Equal(AuditEvent.chain, "链"),
         _BetweenDays(AuditEvent.at, "日期"), _OnOrAfterDay(AuditEvent.at, "日期"), _OnOrBeforeDay(AuditEvent.at, "日期"),
     )
     column_default_sort = ("id", True)
@@ -196,10 +216,12 @@ def init_app(app: Flask) -> None:
     admin.add_view(TimeLimitsView(name="时限", endpoint="time_limits"))
     admin.add_view(CalendarView(name="节假日日历", endpoint="calendar"))
     admin.add_view(IncidentsView(name="异常实例", endpoint="incidents"))
+    admin.add_view(DocumentTypesView(name="文书编号", endpoint="document_types"))
     admin.add_view(UsersView(name="用户", endpoint="users", category="人员"))
     admin.add_view(CredentialsView(name="证件", endpoint="credentials", category="人员"))
     admin.add_view(UnitsView(name="单位", endpoint="units", category="人员"))
     admin.add_view(RolesView(name="角色", endpoint="roles", category="人员"))
+    admin.add_view(RecordVerifyView(name="记录校验", endpoint="record_verify"))
     admin.add_view(DeploymentView(Deployment, db, name="部署", endpoint="deployments"))
     admin.add_view(AuditLogView(AuditEvent, db, name="审计日志", endpoint="audit_log"))
 

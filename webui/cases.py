@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import select
-from werkzeug.wrappers import Response
 
+from engine import audit
 from engine.access import get_case
 from engine.case_clock import days_left
+from engine.documents import case_documents
 from engine.errors import Forbidden, InvalidInput
 from engine.models import ActiveProcess, AuditEvent, ProcessInstance, ProcessSpec, Task, User, db
+from engine.record_export import export_case_file
 from engine.runtime import start_case
 from engine.runtime.cases import STARTER_ROLES
-from engine.runtime.diagram import element_states, process_source, produced_documents
+from engine.runtime.diagram import element_states, process_source
 from engine.runtime.suggest import suggest_procedure
 
 from .api.present import deadline_badge, due_label
@@ -64,11 +67,22 @@ def show(case_id: int) -> str:
         .where(ProcessInstance.case_id == case.id).order_by(ProcessInstance.id)
     ).all()
     actors = {u.username: u for u in db.session.scalars(select(User).where(User.username.in_({e.actor for e in events})))}
-    documents = produced_documents(instances, tasks)
+    documents = case_documents(case.id)
+    findings = audit.verify(case.id)  # the case's own chain: a few hundred rows at most
     return render_template(
         "case.html", case=case, tasks=tasks, events=[describe_event(e, actors) for e in events], instances=instances,
-        documents=documents, days_left=days_left(case), badge=deadline_badge, due_label=due_label,
+        documents=documents, days_left=days_left(case), badge=deadline_badge, due_label=due_label, findings=findings,
     )
+
+
+@bp.get("/cases/<int:case_id>/record.zip")
+@login_required
+def record(case_id: int) -> Response:
+    """案卷导出: documents, the audit chain and its hashes, verifiable offline with the enclosed verify.py."""
+    name, content = export_case_file(g.user, case_id)
+    response = Response(content, mimetype="application/zip")
+    response.headers["Content-Disposition"] = f"attachment; filename=case-{case_id}.zip; filename*=UTF-8''{quote(name)}"
+    return response
 
 
 @bp.get("/cases/<int:case_id>/diagram")

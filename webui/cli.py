@@ -197,6 +197,32 @@ def verify(case_id: int | None) -> None:
     click.echo("OK: audit chain intact")
 
 
+@audit_group.command("export", help="导出案卷 zip（文书、办案记录及其哈希），可离线校验 (export a case file).")
+@click.option("--case", "case_id", type=int, required=True)
+@click.option("--as", "username", default="admin", show_default=True, help="导出人（须有权查看该案件）")
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None)
+@with_appcontext
+def audit_export(case_id: int, username: str, out: str | None) -> None:
+    from engine.record_export import export_case_file
+
+    actor = db.session.scalars(select(User).where(User.username == username)).first()
+    if actor is None:
+        raise click.ClickException(f"用户 {username} 不存在 (no such user)")
+    name, content = export_case_file(actor, case_id)
+    path = Path(out or name)
+    path.write_bytes(content)
+    click.echo(f"{path} ({len(content)} bytes)")
+    click.echo(f"校验 (verify offline): unzip -p {path} verify.py | python3 - {path}")
+
+
+@audit_group.command("verify-file", help="离线校验导出的案卷 zip (verify an exported case file).")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def audit_verify_file(path: str) -> None:
+    from engine.recordcheck import main as verify_main
+
+    sys.exit(verify_main(["verify.py", path]))
+
+
 @click.group("users", help="用户与令牌 (users and API tokens).")
 def users() -> None:
     pass

@@ -1,7 +1,8 @@
 """HTTP hardening shared by every page: bounded ids in URLs and the security headers.
 
 Pages carry no inline script (CSP ``script-src 'self'``); Flask-Admin's own templates do, so
-/admin alone allows inline scripts. bpmn-js and Bootstrap set inline style attributes, hence
+/admin alone allows inline scripts, and the designer's editors allow ``eval``
+(dmn-js needs it). bpmn-js and Bootstrap set inline style attributes, hence
 ``style-src 'unsafe-inline'``. Framing is denied everywhere (clickjacking of claim/complete).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
@@ -27,12 +29,28 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+class BoundedJSONProvider(DefaultJSONProvider):
+    """JSON bodies nested thousands deep make ``json.loads`` raise ``RecursionError``, which Werkzeug
+    does not treat as bad JSON (it catches ``ValueError`` only): the request became a 500."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
+    provider = BoundedJSONProvider(app)
+    provider.ensure_ascii = app.json.ensure_ascii  # type: ignore[attr-defined]
+    app.json = provider
 
     @app.after_request
     def headers(response: Response) -> Response:
         inline = " 'unsafe-inline'" if request.path.startswith("/admin") else ""
+        if request.path.startswith("/designer/edit"):
+            inline += " 'unsafe-eval'"  # dmn-js compiles its decision-table editor at run time (designers only)
         response.headers.setdefault("Content-Security-Policy", _CSP.format(inline=inline))
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

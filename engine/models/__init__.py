@@ -5,6 +5,7 @@ from .case import Case, CaseOfficer, DocSequence, ProcessInstance, Task
 from .config import ConfigRevision
 from .db import db
 from .deployment import ActiveProcess, Deployment, DeploymentFile, ProcessSpec
+from .document import Document, DocumentType
 from .draft import Draft
 from .notification import Notification
 from .org import ApiToken, Credential, OrgUnit, Role, User, user_role
@@ -24,6 +25,8 @@ __all__ = [
     "Deployment",
     "DeploymentFile",
     "DocSequence",
+    "Document",
+    "DocumentType",
     "Draft",
     "Notification",
     "OrgUnit",

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from .. import audit, clock
 from ..access import get_task, why_not_eligible
 from ..definitions.specs import deployment_of
+from ..documents import produce_document
 from ..errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
 from ..forms import form_schema, validate_form_data
 from ..models import Notification, Task, User, db
@@ -114,6 +115,7 @@ def complete_task(actor: User, task_id: str, data: dict[str, Any], version: int 
     task.completed_at = now
     audit.record("task.completed", actor.username, {"task": task.name, "bpmn_id": task.bpmn_id, "data": data},
                  case_id=task.case_id, instance_id=instance.id, task_id=task.id)
+    produce_document(actor, task, instance, spiff_task, data)  # the task's 执法文书, numbered in this transaction
     save(session)
     return task
 

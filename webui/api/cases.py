@@ -9,12 +9,19 @@ from sqlalchemy import func, or_, select
 
 from engine.access import cases_in_scope, get_case
 from engine.case_clock import extend_case_clock
+from engine.documents import case_documents
 from engine.errors import InvalidInput
 from engine.models import AuditEvent, Case, ProcessInstance, ProcessSpec, Task, db
 from engine.runtime import start_case
 
 from . import bp, current, json_body, page_args
 from .present import audit_entry, case_summary, iso, task_summary
+
+
+def document_summary(document: Any) -> dict[str, Any]:
+    from ..documents import document_summary as summary  # webui.documents adds its routes to this blueprint
+
+    return summary(document)
 
 
 @bp.post("/cases")
@@ -81,7 +88,7 @@ def case_detail(case: Case) -> dict[str, Any]:
             {"task": t.name, "task_id": t.id, "due_at": iso(t.due_at), "time_limit": t.time_limit}
             for t in tasks if t.status == "open" and t.due_at
         ],
-        "documents": [],
+        "documents": [document_summary(d) for d in case_documents(case.id)],
     }
 
 

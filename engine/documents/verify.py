@@ -1,0 +1,39 @@
+"""Verification of stored documents: content against its hash, hash against the audit chain, and
+numbers without gaps per agency × type × year."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+
+from ..audit import Finding
+from ..models import AuditEvent, Document, db
+from .generate import document_hash
+
+
+def verify_documents(case_id: int | None = None) -> list[Finding]:
+    """An empty list means every document (of the case, or all) is intact."""
+    docs = select(Document).order_by(Document.id).execution_options(populate_existing=True)
+    events = select(AuditEvent.data).where(AuditEvent.action == "document.issued")
+    if case_id is not None:
+        docs, events = docs.where(Document.case_id == case_id), events.where(AuditEvent.case_id == case_id)
+    recorded = {str(d.get("number")): str(d.get("sha256")) for d in db.session.scalars(events) if isinstance(d, dict)}
+    findings: list[Finding] = []
+    serials: dict[tuple[str, str, int], list[int]] = defaultdict(list)
+    for doc in db.session.scalars(docs):
+        where = f"文书 {doc.number}"
+        if document_hash(doc) != doc.sha256:
+            findings.append(Finding(where, doc.serial, doc.id, "文书内容与哈希不符 (document content does not match its hash: edited)"))
+        if recorded.pop(doc.number, None) != doc.sha256:
+            findings.append(Finding(where, doc.serial, doc.id, "文书哈希与审计记录不符 (document hash differs from the audit record)"))
+        serials[(doc.agency, doc.doc_type, doc.year)].append(doc.serial)
+    for number in recorded:
+        findings.append(Finding(f"文书 {number}", None, None, "审计记录中的文书不存在 (a recorded document is missing: deleted)"))
+    if case_id is None:
+        for (agency, doc_type, year), taken in serials.items():
+            missing = sorted(set(range(1, max(taken) + 1)) - set(taken))
+            if missing:
+                findings.append(Finding(f"文书编号 {agency}/{doc_type}/{year}", missing[0], None,
+                                        f"编号不连续，缺少 {missing[:10]} (document numbers have gaps)"))
+    return findings

@@ -1,0 +1,56 @@
+"""执法文书: generated documents (immutable, hashed) and the administrators' document-type settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .db import UTCDateTime, db
+
+
+class Document(db.Model):
+    """One issued document. Never updated: a correction is a new document with a new number.
+
+    ``sha256`` covers the stored content, the data snapshot and the identifying columns
+    (engine/documents/verify.py); the same hash is also recorded in the case's audit chain.
+    """
+
+    __tablename__ = "document"
+    __table_args__ = (
+        UniqueConstraint("agency", "doc_type", "year", "serial"),  # one sequence per agency × type × year
+        UniqueConstraint("number"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    doc_type: Mapped[str] = mapped_column(String(40))  # the BPMN ``document`` property, e.g. 行政处罚决定书
+    code: Mapped[str] = mapped_column(String(40))
+    agency: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(200))
+    template: Mapped[str] = mapped_column(String(80))
+    content: Mapped[str] = mapped_column(Text)  # the rendered HTML fragment (body of the A4 page)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)  # the snapshot the content was rendered from
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class DocumentType(db.Model):
+    """An administrator's setting for one document type; types without a row use the shipped defaults."""
+
+    __tablename__ = "document_type"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40))
+    pattern: Mapped[str] = mapped_column(String(200))
+    updated_by: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+@event.listens_for(Document, "before_update")
+def _refuse_update(_mapper: Any, _connection: Any, target: Document) -> None:
+    raise RuntimeError(f"文书不可修改，更正须另行制作新文书 (document {target.number} is immutable)")
