@@ -133,9 +133,10 @@ def verify(case_id: int | None = None) -> list[Finding]:
     findings: list[Finding] = []
     for chain in chains:
         findings += _verify_chain(chain)
-    from .documents.verify import verify_documents  # documents record into this chain: import late
+    from .documents.verify import verify_documents  # documents and publications record into this chain: import late
+    from .publication import verify_publications
 
-    return findings + verify_documents(case_id)
+    return findings + verify_documents(case_id) + verify_publications(case_id)
 
 
 def _verify_chain(chain: str) -> list[Finding]:

@@ -52,7 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
             configure_sqlite(db.engine)
 
-    from . import admin, auth, cases, cli, designer, documents, errors, i18n, inbox, notifications, security, supervision, tasks
+    from . import admin, auth, cases, cli, designer, documents, errors, i18n, inbox, notifications, public, security, supervision, tasks
     from .api import bp as api_bp
     from .api.present import deadline_badge, due_label
 
@@ -70,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(designer.bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(supervision.bp)
+    app.register_blueprint(public.bp)
     cli.init_app(app)
     admin.init_app(app)
     return app

@@ -16,7 +16,8 @@ from engine.access import get_case
 from engine.case_clock import days_left
 from engine.documents import case_documents
 from engine.errors import Forbidden, InvalidInput
-from engine.models import ActiveProcess, AuditEvent, ProcessInstance, ProcessSpec, Task, User, db
+from engine.models import ActiveProcess, AuditEvent, ProcessInstance, ProcessSpec, Publication, Task, User, db
+from engine.publication import request_withdrawal
 from engine.record_export import export_case_file
 from engine.runtime import start_case
 from engine.runtime.cases import STARTER_ROLES
@@ -69,10 +70,24 @@ def show(case_id: int) -> str:
     actors = {u.username: u for u in db.session.scalars(select(User).where(User.username.in_({e.actor for e in events})))}
     documents = case_documents(case.id)
     findings = audit.verify(case.id)  # the case's own chain: a few hundred rows at most
+    publications = list(db.session.scalars(select(Publication).where(Publication.case_id == case.id).order_by(Publication.id)))
     return render_template(
         "case.html", case=case, tasks=tasks, events=[describe_event(e, actors) for e in events], instances=instances,
         documents=documents, days_left=days_left(case), badge=deadline_badge, due_label=due_label, findings=findings,
+        publications=publications,
     )
+
+
+@bp.post("/cases/<int:case_id>/publication/withdraw")
+@login_required
+def withdraw_publication(case_id: int) -> Response:
+    try:
+        request_withdrawal(g.user, case_id, request.form.get("reason", ""))
+    except (InvalidInput, Forbidden) as exc:
+        flash(exc.message, "warning")
+    else:
+        flash(_("已申请撤回公示，将在下一次扫描时撤回"), "success")
+    return redirect(url_for("cases.show", case_id=case_id))
 
 
 @bp.get("/cases/<int:case_id>/record.zip")

@@ -9,6 +9,7 @@ from .document import Document, DocumentType
 from .draft import Draft
 from .notification import Notification
 from .org import ApiToken, Credential, OrgUnit, Role, User, user_role
+from .publication import Publication
 from .time_limit import CalendarDay, CalendarYear, TimeLimit
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "OrgUnit",
     "ProcessInstance",
     "ProcessSpec",
+    "Publication",
     "Role",
     "Task",
     "TimeLimit",

@@ -81,6 +81,7 @@ class Task(db.Model):
         Index("ix_task_assignee_status", "assignee_id", "status"),
         Index("ix_task_status_due", "status", "due_at"),
         Index("ix_task_status_warn", "status", "warn_at"),
+        Index("ix_task_status_completed", "status", "completed_at"),  # supervision: steps completed in a period
         # Separation of duty reads (case, bpmn id); every save reads its instance's rows by case too.
         Index("ix_task_case_bpmn", "case_id", "bpmn_id"),
     )

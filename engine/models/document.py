@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import UTCDateTime, db
@@ -22,6 +22,7 @@ class Document(db.Model):
     __table_args__ = (
         UniqueConstraint("agency", "doc_type", "year", "serial"),  # one sequence per agency × type × year
         UniqueConstraint("number"),
+        Index("ix_document_doc_type", "doc_type"),  # the publication sweep finds new decisions by type
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from .. import audit, clock
 from ..models import Case, Notification, ProcessInstance, Role, Task, User, db
 from ..models.db import writing
+from ..publication import PublicationSweep, sweep_publications
 from .instance import open_session, save
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class SweepResult:
     near_due: int = 0
     overdue: int = 0
     clocks_overdue: int = 0
+    publications: PublicationSweep = field(default_factory=PublicationSweep)
 
 
 def fire_due_timers(now: dt.datetime | None = None, batch: int = 100) -> SweepResult:
@@ -64,6 +66,7 @@ def _sweep(now: dt.datetime, batch: int) -> SweepResult:
         if len(skip) >= batch:
             break
     mark_deadlines(now, result)
+    result.publications = sweep_publications(now)
     return result
 
 

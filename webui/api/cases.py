@@ -12,9 +12,10 @@ from engine.case_clock import extend_case_clock
 from engine.documents import case_documents
 from engine.errors import InvalidInput
 from engine.models import AuditEvent, Case, ProcessInstance, ProcessSpec, Task, db
+from engine.publication import request_withdrawal
 from engine.runtime import start_case
 
-from . import bp, current, json_body, page_args
+from . import bp, current, json_body, page_args, text_field
 from .present import audit_entry, case_summary, iso, task_summary
 
 
@@ -92,11 +93,19 @@ def case_detail(case: Case) -> dict[str, Any]:
     }
 
 
+@bp.post("/cases/<int:case_id>/publication/withdraw")
+def withdraw_publication(case_id: int) -> dict[str, Any]:
+    """The decision was changed or revoked: its 公示 is withdrawn at the next sweep (within 3 working days)."""
+    rows = request_withdrawal(current(), case_id, str(json_body().get("reason") or ""))
+    return {"publications": [{"id": r.id, "number": r.decision_number, "status": r.status,
+                              "withdraw_due_by": iso(r.withdraw_due_by)} for r in rows]}
+
+
 @bp.post("/cases/<int:case_id>/clock/extend")
 def extend_clock(case_id: int) -> dict[str, Any]:
     """延长办案期限: recorded with the agency head's approval (法 Art. 60)."""
     body = json_body()
     days = body.get("days")
-    case = extend_case_clock(current(), case_id, days if isinstance(days, int) else -1, body.get("reason") or "",
+    case = extend_case_clock(current(), case_id, days if isinstance(days, int) else -1, text_field(body, "reason"),
                              bool(body.get("collective_discussion")))
     return case_summary(case)
