@@ -49,6 +49,16 @@ def json_body() -> dict[str, Any]:
     return body
 
 
+def text_field(body: dict[str, Any], name: str, default: str = "") -> str:
+    """A string member of a JSON body (``default`` when absent or null); any other type is a 422, not a 500."""
+    value = body.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} 必须是字符串 ({name} must be a string)", details=[{"field": name, "message": "必须是字符串"}])
+    return value
+
+
 def page_args() -> tuple[int, int]:
     try:
         page = min(MAX_PAGE, max(1, int(request.args.get("page", 1))))
