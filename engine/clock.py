@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as _dt
+import functools
 from collections.abc import Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -96,3 +98,33 @@ def install_spiff_clock() -> None:
     timer.datetime = _SpiffDatetime
     # Naive timer values would otherwise be read in the server's zone; zhifa's are read in Shanghai.
     timer.LOCALTZ = SHANGHAI
+    for kind, method in ((timer.TimeDateEventDefinition, "has_fired"), (timer.DurationTimerEventDefinition, "has_fired"),
+                         (timer.CycleTimerEventDefinition, "cycle_complete")):
+        if not getattr(getattr(kind, method), "_zhifa_guarded", False):
+            setattr(kind, method, _timer_value_errors_as_task_errors(getattr(kind, method)))
+
+
+def _timer_value_errors_as_task_errors(method: Any) -> Any:
+    """SpiffWorkflow reads a timer expression's value outside its error wrapping: a value that is not
+    an ISO string (``0``, a ``date``, ``'P5D'`` in a timeDate, ``'abc'``) escaped as a bare
+    AttributeError/TypeError/ValueError, so completing the task before it answered 500. Raised as
+    the task's WorkflowTaskException instead, it is the designer error it is (422, or an incident)."""
+    from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+    from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+    from .errors import ZhifaError
+
+    @functools.wraps(method)
+    def guarded(self: Any, my_task: Any) -> Any:
+        try:
+            return method(self, my_task)
+        except (SpiffWorkflowException, ZhifaError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - SpiffWorkflow raises bare Exception('Invalid duration') too
+            value = my_task._get_internal_data("event_value")
+            raise WorkflowTaskException(
+                f"计时器的值无法识别 (timer value {str(value)[:80]!r} is not an ISO 8601 date, datetime or duration): {exc}",
+                task=my_task, exception=exc) from exc
+
+    guarded._zhifa_guarded = True  # type: ignore[attr-defined]
+    return guarded

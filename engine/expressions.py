@@ -893,9 +893,14 @@ def _safe_str(*args: Any) -> str:
 
 
 def _safe_int(value: Any = 0, *args: Any) -> int:
-    """``int`` refusing decimals like ``1e999999999`` whose integer would fill memory."""
+    """``int`` refusing decimals like ``1e999999999`` whose integer would fill memory, and results
+    above MAX_INT_BITS: ``int('f' * 10**6, 16)`` parses in linear time (no digit limit for bases that
+    are powers of two), but ``Decimal()`` of that 4-million-bit number then runs for ~20 s in C."""
     _check_decimal_exponent(value)
-    return int(value, *args)
+    result = int(value, *args)
+    if result.bit_length() > MAX_INT_BITS:
+        raise _limit("整数过大", f"integer would exceed {MAX_INT_BITS:,} bits")
+    return result
 
 
 def _safe_round(number: Any, ndigits: int | None = None) -> Any:

@@ -62,6 +62,8 @@ def set_time_limit(actor: User, key: str, amount: Any, unit: str, reason: str, w
 
 
 def calendar_year(year: int) -> dict[str, Any]:
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:  # dt.date(year, 1, 1) would raise ValueError: a 500
+        raise NotFound(f"没有 {year} 年的日历 (no calendar for year {year})")
     entered = db.session.get(CalendarYear, year)
     days = db.session.scalars(
         select(CalendarDay).where(CalendarDay.day >= dt.date(year, 1, 1), CalendarDay.day <= dt.date(year, 12, 31))

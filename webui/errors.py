@@ -29,9 +29,12 @@ def init_app(app: Flask) -> None:
         return _render(400, "csrf", "表单已过期或缺少 CSRF 令牌，请刷新页面后重试 (missing or invalid CSRF token)", None)
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[Response | str, int]:
+    def http_error(exc: HTTPException) -> tuple[Response | str, int, dict[str, str]] | tuple[Response | str, int]:
         code = exc.code or 500
-        return _render(code, exc.name.lower().replace(" ", "_"), _HTTP_MESSAGES.get(code, exc.description or ""), None)
+        body, status = _render(code, exc.name.lower().replace(" ", "_"), _HTTP_MESSAGES.get(code, exc.description or ""), None)
+        # The exception's own headers (``Allow`` on a 405, required by RFC 9110), not its HTML content type.
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        return (body, status, headers) if headers else (body, status)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response | str, int]:

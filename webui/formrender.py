@@ -20,6 +20,7 @@ from engine import clock
 
 WIDGETS = {"text", "textarea", "integer", "money", "date", "datetime", "select", "radio", "checkbox", "rows", "officers"}
 MAX_ROWS = 200
+MAX_EXPONENT = 100  # posted numbers beyond ±1e100 are passed on as text and refused by the schema
 
 
 @dataclass
@@ -161,8 +162,8 @@ def _scalar(kind: str | None, widget: str, raw: str) -> Any:
             number = Decimal(raw.replace(",", "").replace("，", ""))
         except InvalidOperation:
             return raw
-        if not number.is_finite():
-            return raw
+        if not number.is_finite() or abs(number.adjusted()) > MAX_EXPONENT:
+            return raw  # int(Decimal('1e999999999')) would build a billion-digit integer and pin the worker
         return int(number) if number == number.to_integral_value() else float(number)
     if kind == "boolean":
         return raw.lower() in ("true", "on", "1", "yes")

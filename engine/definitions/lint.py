@@ -182,6 +182,8 @@ def _lint_forms(parsed: ParsedBundle) -> list[Problem]:
             pointer = "/" + "/".join(str(p) for p in exc.path)
             message = f"不是有效的 JSON Schema (invalid JSON Schema) at '{pointer}': {exc.message}"
             problems.append(Problem(f"forms/{name}.json", message, element=pointer, kind="form"))
+        except RecursionError:  # the meta-schema check recurses once per level: a few hundred levels overflow it
+            problems.append(Problem(f"forms/{name}.json", "表单嵌套过深 (form schema nested too deeply)", kind="form"))
         if schema.get("type") != "object":
             problems.append(Problem(f"forms/{name}.json", "表单的 type 必须为 object (form schema type must be object)", kind="form"))
     return problems

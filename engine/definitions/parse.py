@@ -88,7 +88,7 @@ def _parse_forms(bundle: Bundle, parsed: ParsedBundle) -> None:
     for name, f in bundle.forms().items():
         try:
             schema = json.loads(f.content.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # "[" * 50_000 overflows the parser's stack
             line = getattr(exc, "lineno", None)
             parsed.problems.append(Problem(f.path, f"表单不是有效的 JSON (invalid JSON): {exc}", line=line, kind="form"))
             continue

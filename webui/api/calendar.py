@@ -16,7 +16,7 @@ from engine.reapply import apply_limit_change, preview_limit_change
 from engine.registry import calendar_year, set_calendar_year, set_time_limit
 from engine.runtime import fire_due_timers, retry_instance
 
-from . import bp, current, json_body, roles_required
+from . import bp, current, json_body, roles_required, text_field
 from .present import iso
 
 API_REASON = "通过 API 修改，未说明理由 (changed through the API; no reason given)"
@@ -40,7 +40,7 @@ def read_time_limit(key: str) -> dict[str, Any]:
 def update_time_limit(key: str) -> dict[str, Any]:
     body = json_body()
     # The contract body is {amount, unit}; a reason is recorded when given (the admin UI requires one).
-    limit = set_time_limit(current(), key, body.get("amount"), body.get("unit") or "", body.get("reason") or API_REASON,
+    limit = set_time_limit(current(), key, body.get("amount"), text_field(body, "unit"), text_field(body, "reason") or API_REASON,
                            body.get("warn_before"))
     try:
         affected: int | None = len(preview_limit_change(key))
@@ -59,7 +59,7 @@ def preview_time_limit(key: str) -> dict[str, Any]:
 @roles_required("administrator")
 def apply_time_limit(key: str) -> dict[str, Any]:
     body = json_body()
-    return {"key": key, "applied": [c.to_dict() for c in apply_limit_change(current(), key, body.get("reason") or "")]}
+    return {"key": key, "applied": [c.to_dict() for c in apply_limit_change(current(), key, text_field(body, "reason"))]}
 
 
 @bp.get("/calendar/<int:year>")
@@ -71,7 +71,7 @@ def read_calendar(year: int) -> dict[str, Any]:
 @roles_required("administrator")
 def update_calendar(year: int) -> dict[str, Any]:
     body = json_body()
-    return set_calendar_year(current(), year, body.get("days"), body.get("reason") or API_REASON)
+    return set_calendar_year(current(), year, body.get("days"), text_field(body, "reason") or API_REASON)
 
 
 @bp.get("/calendar/deadline")
@@ -95,7 +95,10 @@ def compute_deadline() -> dict[str, Any]:
 @bp.post("/tick")
 @roles_required("administrator")
 def tick() -> dict[str, Any]:
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    body = {} if body is None else body  # no body (or JSON null): fire as of the clock's now
+    if not isinstance(body, dict) or not isinstance(body.get("now", ""), str | None):
+        raise InvalidInput("请求体须为 {\"now\": ISO 时间} (the body must be {\"now\": ISO datetime})")
     now = clock.now()
     if body.get("now"):
         try:

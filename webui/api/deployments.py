@@ -15,8 +15,14 @@ from engine.models import ActiveProcess, Deployment, db
 from engine.runtime.diagram import bpmn_source
 from engine.versions import upload_bundle
 
+from ..security import MAX_ID
 from . import bp, json_body, roles_required
 from .present import iso
+
+
+def _is_id(value: object) -> bool:
+    """An id the database can hold: ``2**70`` overflowed the BIGINT bind and answered 500."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID
 
 
 @bp.get("/deployments")
@@ -62,12 +68,15 @@ def migrate() -> dict[str, Any]:
     """
     body = json_body()
     target = body.get("deployment")
-    if target is not None and not isinstance(target, int):
+    if target is not None and not _is_id(target):
         raise InvalidInput("deployment 必须是整数 (deployment must be an integer)")
     case_ids = body.get("cases")
     if case_ids is None and isinstance(body.get("filter"), dict):
-        case_ids = running_cases(str(body["filter"].get("process_id") or ""), body["filter"].get("from_deployment"))
-    if not isinstance(case_ids, list) or not all(isinstance(c, int) for c in case_ids):
+        from_deployment = body["filter"].get("from_deployment")
+        if from_deployment is not None and not _is_id(from_deployment):
+            raise InvalidInput("from_deployment 必须是整数 (from_deployment must be an integer id)")
+        case_ids = running_cases(str(body["filter"].get("process_id") or ""), from_deployment)
+    if not isinstance(case_ids, list) or not all(_is_id(c) for c in case_ids):
         raise InvalidInput("请用 cases（案件编号列表）或 filter 指定案件 (give 'cases' as a list of ids, or a 'filter')")
     if body.get("dry_run", True) is not False:
         return {"dry_run": True, "plans": [p.to_dict() for p in plan_migrations(case_ids, target)]}

@@ -7,24 +7,35 @@ from typing import Any
 from . import bp
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
+_ERROR_RESPONSE = {"description": "Error", "content": {"application/json": {"schema": _ERROR}}}
 
 
 def _op(summary: str, ok: str = "200", body: dict[str, Any] | None = None, params: list[str] | None = None,
-        query: list[tuple[str, str, bool]] | None = None) -> dict[str, Any]:
+        query: list[tuple[str, str | dict[str, Any], bool]] | None = None, body_required: bool = True) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": summary,
         "responses": {
             ok: {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
-            "default": {"description": "Error", "content": {"application/json": {"schema": _ERROR}}},
+            "default": _ERROR_RESPONSE,
         },
     }
-    parameters = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params or []]
-    parameters += [{"name": n, "in": "query", "required": r, "schema": {"type": t}} for n, t, r in query or []]
+    parameters = [{"name": p, "in": "path", "required": True, "schema": _PATH_PARAMETERS.get(p, {"type": "string"})}
+                  for p in params or []]
+    parameters += [{"name": n, "in": "query", "required": r, "schema": t if isinstance(t, dict) else {"type": t}}
+                   for n, t, r in query or []]
     if parameters:
         op["parameters"] = parameters
     if body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        op["requestBody"] = {"required": body_required, "content": {"application/json": {"schema": body}}}
     return op
+
+
+_ID = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}  # routes use <int:…> (webui.security.BoundedIntConverter)
+_PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "case_id": _ID, "deployment_id": _ID, "from_id": _ID, "to_id": _ID, "instance_id": _ID, "year": _ID,
+    "document_id": _ID,
+}
+_PAGE = {"type": "integer"}  # out-of-range pages are clamped (webui.api.page_args), not refused
 
 
 SPEC: dict[str, Any] = {
@@ -54,13 +65,15 @@ SPEC: dict[str, Any] = {
     "paths": {
         "/cases": {
             "get": _op("List cases in scope", query=[("status", "string", False), ("procedure", "string", False),
-                                                     ("q", "string", False), ("page", "integer", False)]),
+                                                     ("q", "string", False), ("page", _PAGE, False), ("per_page", _PAGE, False)]),
             "post": _op("Start a case", "201", {"$ref": "#/components/schemas/NewCase"}),
         },
         "/cases/{case_id}": {"get": _op("A case with tasks, history, deadlines, documents", params=["case_id"])},
-        "/tasks": {"get": _op("Inbox", query=[("scope", "string", False), ("procedure", "string", False),
-                                               ("q", "string", False), ("sort", "string", False),
-                                               ("page", "integer", False)])},
+        "/tasks": {"get": _op("Inbox", query=[("scope", {"type": "string", "enum": ["mine", "available", "done", "unit", "all"]}, False),
+                                               ("procedure", "string", False), ("q", "string", False),
+                                               ("sort", {"type": "string", "enum": ["due_at", "-due_at", "created_at", "-created_at"]},
+                                                False),
+                                               ("page", _PAGE, False), ("per_page", _PAGE, False)])},
         "/tasks/{task_id}": {"get": _op("A task with its form schema and data", params=["task_id"])},
         "/tasks/{task_id}/claim": {"post": _op("Claim", params=["task_id"])},
         "/tasks/{task_id}/unclaim": {"post": _op("Release", params=["task_id"])},
@@ -80,7 +93,8 @@ SPEC: dict[str, Any] = {
         "/deployments/{deployment_id}/files/{path}": {"get": {
             **_op("Download one file of a deployment", params=["deployment_id", "path"]),
             "responses": {"200": {"description": "The file (BPMN/DMN as XML, forms as JSON)", "content": {
-                "application/xml": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}}}}},
+                "application/xml": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}},
+                "default": _ERROR_RESPONSE}}},
         "/deployments/{from_id}/diff/{to_id}": {"get": _op("Files, elements and form fields added/changed/removed between two deployments",
                                                            params=["from_id", "to_id"])},
         "/deployments/{deployment_id}/rollback": {"post": _op(
@@ -99,7 +113,8 @@ SPEC: dict[str, Any] = {
                                          "deployment": {"type": "integer"}, "dry_run": {"type": "boolean"}}}}}}}},
         "/processes/{process_id}/xml": {"get": {**_op("BPMN XML of a process", params=["process_id"]),
                                                 "responses": {"200": {"description": "BPMN XML", "content": {
-                                                    "application/xml": {"schema": {"type": "string"}}}}}}},
+                                                    "application/xml": {"schema": {"type": "string"}}}},
+                                                    "default": _ERROR_RESPONSE}}},
         "/time-limits": {"get": _op("Time-limit registry")},
         "/time-limits/{key}": {
             "get": _op("One time limit", params=["key"]),
@@ -127,9 +142,10 @@ SPEC: dict[str, Any] = {
         "/incidents": {"get": _op("Instances whose timers failed (administrators)")},
         "/incidents/{instance_id}/retry": {"post": _op("Retry a failed instance", params=["instance_id"])},
         "/calendar/deadline": {"get": _op("Deadline arithmetic", query=[
-            ("start", "string", True), ("amount", "integer", True), ("unit", "string", False)])},
-        "/tick": {"post": _op("Fire due timers as of 'now' (administrators)",
-                              body={"type": "object", "properties": {"now": {"type": "string"}}})},
+            ("start", {"type": "string", "format": "date"}, True), ("amount", {"type": "integer", "minimum": 0, "maximum": 3660}, True),
+            ("unit", {"type": "string", "enum": ["working_days", "natural_days"]}, False)])},
+        "/tick": {"post": _op("Fire due timers as of 'now' (administrators)", body_required=False,
+                              body={"type": "object", "nullable": True, "properties": {"now": {"type": "string", "format": "date-time"}}})},
     },
 }
 

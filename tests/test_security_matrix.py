@@ -1,0 +1,188 @@
+"""Every route × every role: who gets in, who is told 403, who is sent to log in — and nobody gets a 500.
+
+``ACCESS`` is the decision for each endpoint of ``app.url_map`` (static files aside). A new route
+without a decision fails ``test_every_route_has_an_access_decision``: adding a route means deciding
+who may use it, here. Values:
+
+- ``PUBLIC``: anyone, anonymous included;
+- ``LOGGED_IN``: any logged-in user; what they then see depends on the object (their unit's case,
+  their task), so 403/404/409/422 are fine answers, 401 and 500 are not;
+- a tuple of roles: those roles get in; every other role gets 403.
+
+Anonymous callers are sent to the login page (HTML) or get 401 (API). Each route is called with GET
+and, where it accepts POST (or PUT), with a valid CSRF token and an empty body. Another unit's
+officer gets 404 for the case and task ids of unit A on every route that takes them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from engine import clock
+from engine.models import Credential, Deployment, ProcessInstance, TimeLimit, db
+from engine.roles import ALL_ROLES, LANE_ROLES
+from tests.conftest import PASSWORD, make_user, user
+from tests.test_web_security import form_inputs, start
+
+PUBLIC = "public"
+LOGGED_IN = "logged in"
+ADMIN = ("administrator",)
+DESIGNERS = ("process_designer", "administrator")
+SUPERVISORS = ("supervisor", "agency_head", "administrator")
+STARTERS = ("handler", "unit_head")
+
+ACCESS: dict[str, str | tuple[str, ...]] = {
+    # pages
+    "auth.login": PUBLIC, "auth.logout": PUBLIC, "i18n.switch_language": PUBLIC,
+    "inbox.index": LOGGED_IN, "inbox.claim": LOGGED_IN, "inbox.unclaim": LOGGED_IN, "inbox.reassign": LOGGED_IN,
+    "tasks.show": LOGGED_IN, "notifications.index": LOGGED_IN, "notifications.mark_read": LOGGED_IN,
+    "cases.show": LOGGED_IN, "cases.diagram": LOGGED_IN, "cases.record": LOGGED_IN, "cases.new": STARTERS,
+    "cases.withdraw_publication": LOGGED_IN, "public.penalties": PUBLIC, "public.feed": PUBLIC,  # 行政处罚决定公示
+    "documents.show": LOGGED_IN, "documents.pdf": LOGGED_IN,
+    "supervision.dashboard": SUPERVISORS, "supervision.data": SUPERVISORS, "supervision.export": SUPERVISORS,
+    **{f"designer.{name}": DESIGNERS for name in ("index", "deploy", "discard", "draft", "edit", "migrate", "create", "options",
+                                                   "preview", "rollback_to", "raw_source", "upload", "validate", "versions")},
+    # /admin (Flask-Admin): administrators only
+    **{endpoint: ADMIN for endpoint in (
+        "admin.index", "calendar.index", "calendar.edit", "credentials.index", "credentials.edit", "credentials.delete",
+        "credentials.create", "document_types.index", "document_types.edit", "incidents.index", "incidents.retry",
+        "record_verify.index", "roles.index", "time_limits.index", "time_limits.edit", "time_limits.preview", "units.index",
+        "units.edit", "units.create", "users.index", "users.edit", "users.password", "users.tokens", "users.create",
+        *(f"{view}.{action}" for view in ("audit_log", "deployments")
+          for action in ("index_view", "action_view", "ajax_lookup", "ajax_update", "delete_view", "details_view", "edit_view",
+                         "export", "create_view")))},
+    "admin.static": PUBLIC,
+    # /api/v1
+    "api.openapi": PUBLIC,
+    "api.list_cases": LOGGED_IN, "api.create_case": LOGGED_IN, "api.read_case": LOGGED_IN, "api.extend_clock": LOGGED_IN,
+    "api.case_document": LOGGED_IN, "api.case_document_pdf": LOGGED_IN, "api.withdraw_publication": LOGGED_IN,
+    "api.list_tasks": LOGGED_IN, "api.read_task": LOGGED_IN, "api.claim": LOGGED_IN, "api.unclaim": LOGGED_IN,
+    "api.reassign": LOGGED_IN, "api.complete": LOGGED_IN,
+    "api.list_deployments": LOGGED_IN, "api.read_deployment": LOGGED_IN, "api.download_deployment_file": LOGGED_IN,
+    "api.deployment_diff": LOGGED_IN, "api.process_xml": LOGGED_IN,
+    "api.create_deployment": DESIGNERS, "api.validate_deployment": DESIGNERS, "api.rollback_deployment": DESIGNERS,
+    "api.migrate": DESIGNERS,
+    "api.list_time_limits": LOGGED_IN, "api.read_time_limit": LOGGED_IN, "api.update_time_limit": ADMIN,
+    "api.preview_time_limit": ADMIN, "api.apply_time_limit": ADMIN, "api.read_calendar": LOGGED_IN, "api.update_calendar": ADMIN,
+    "api.compute_deadline": LOGGED_IN, "api.tick": ADMIN, "api.list_incidents": ADMIN, "api.retry_incident": ADMIN,
+}
+PRINCIPALS = [None, *sorted(ALL_ROLES)]  # None: anonymous
+PLAUSIBLE_BODY: dict[str, Any] = {"data": {"facts": "经营场所未公示", "proposed_fine": 100}, "version": 1, "to": "b_handler1",
+                                  "days": 10, "reason": "需要补充调查", "collective_discussion": True}
+
+
+def test_every_route_has_an_access_decision(app: Flask) -> None:
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    assert not endpoints - ACCESS.keys(), f"routes without an access decision in ACCESS: {sorted(endpoints - ACCESS.keys())}"
+    assert not ACCESS.keys() - endpoints, f"decisions for routes that no longer exist: {sorted(ACCESS.keys() - endpoints)}"
+
+
+@pytest.mark.parametrize("role", PRINCIPALS, ids=lambda r: r or "anonymous")
+def test_each_route_answers_each_role_as_decided_and_never_500(app: Flask, world: dict[str, Any], role: str | None) -> None:
+    client = app.test_client()
+    if role is not None:
+        login(client, f"r_{role}")
+    problems = []
+    for endpoint, method, url in requests(app, world):
+        token = csrf_token(client)
+        r = client.open(url, method=method, data={"csrf_token": token} if method != "GET" else None,
+                        headers={"Accept": "application/json"} if url.startswith("/api/") else {})
+        problem = judge(ACCESS[endpoint], role, url, r.status_code, r.headers.get("Location", ""))
+        if problem:
+            problems.append(f"{method} {url} as {role or 'anonymous'}: {r.status_code} — {problem}")
+        if endpoint == "auth.logout" and role is not None:
+            login(client, f"r_{role}")  # the matrix goes on as the same user
+    assert not problems, "\n".join(problems)
+
+
+def test_officer_of_another_unit_gets_404_on_every_route_taking_a_unit_a_case_or_task(app: Flask, world: dict[str, Any]) -> None:
+    """Unit B's officer holds every lane role, so no role check answers before the unit check does."""
+    with app.app_context():
+        make_user("b_all_lanes", "unit_b", sorted(LANE_ROLES), ("law_enforcement", "legal_qualification"))
+        db.session.remove()
+    client = app.test_client()
+    login(client, "b_all_lanes")
+    problems = []
+    for _endpoint, method, url in requests(app, world):
+        if not re.search(rf"/(cases|tasks)/({world['case_id']}|{world['task_id']})(/|\.|$)", url):
+            continue
+        if method == "GET":
+            r = client.get(url)
+        elif url.startswith("/api/"):  # a well-formed body, so that only the unit check can refuse it
+            r = client.open(url, method=method, json=PLAUSIBLE_BODY, headers={"X-CSRFToken": csrf_token(client)})
+        else:
+            r = client.open(url, method=method, data={"csrf_token": csrf_token(client), **PLAUSIBLE_BODY})
+        if r.status_code != 404:
+            problems.append(f"{method} {url}: {r.status_code}")
+    assert not problems, "another unit's officer reached unit A's case or task:\n" + "\n".join(problems)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def world(app: Flask, people: dict[str, int], mini: int, frozen: clock.FrozenClock) -> Iterator[dict[str, Any]]:
+    """One user per role in unit A, a case with an open task, and real ids for every kind of path argument."""
+    with app.app_context():
+        for role in ALL_ROLES:
+            make_user(f"r_{role}", "unit_a", [role], ("law_enforcement", "legal_qualification"))
+        db.session.remove()
+    case_id, task_id = start(app)
+    with app.app_context():
+        found = {
+            "case_id": case_id, "task_id": task_id, "document_id": 1, "year": 2026, "table": "open_cases",
+            "key": db.session.query(TimeLimit.key).order_by(TimeLimit.key).first()[0],
+            "deployment_id": db.session.query(Deployment.id).scalar(), "from_id": mini, "to_id": mini,
+            "instance_id": db.session.query(ProcessInstance.id).filter_by(case_id=case_id).scalar(),
+            "user_id": user("a_handler1").id, "unit_id": user("a_handler1").unit_id,
+            "credential_id": db.session.query(Credential.id).first()[0], "type_name": "penalty_decision",
+            "path": "processes/mini.bpmn", "process_id": "mini", "export_type": "csv", "filename": "x.css",
+        }
+        db.session.remove()
+    yield found
+
+
+def requests(app: Flask, world: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """(endpoint, method, url) for every route: GET where it answers GET, then POST/PUT; logout last."""
+    rules = sorted((r for r in app.url_map.iter_rules() if r.endpoint != "static"), key=lambda r: (r.endpoint == "auth.logout", r.rule))
+    for rule in rules:
+        url = rule.rule
+        for name in rule.arguments:
+            url = re.sub(rf"<(?:[a-z]+:)?{name}>", str(world[name]), url)
+        for method in ("GET", "POST", "PUT"):
+            if method in (rule.methods or ()):
+                yield rule.endpoint, method, url
+
+
+def judge(access: str | tuple[str, ...], role: str | None, url: str, status: int, location: str) -> str | None:
+    if status >= 500:
+        return "server error"
+    if access == PUBLIC:
+        return None
+    if role is None:
+        if url.startswith("/api/"):
+            return None if status == 401 else "anonymous API call not refused with 401"
+        return None if status in (302, 303) and "/login" in location else "anonymous not sent to the login page"
+    if status == 401 or (status in (302, 303) and "/login" in location):
+        return "a logged-in user was treated as anonymous"
+    if access == LOGGED_IN:
+        return None  # 403/404 here are object-level decisions (not your unit's case, not your lane's task)
+    if role in access:
+        return "refused a role that has access" if status == 403 else None
+    return None if status == 403 else "a role without access was not refused with 403"
+
+
+def login(client: FlaskClient, username: str) -> None:
+    token = form_inputs(client.get("/login").get_data(as_text=True))["csrf_token"]
+    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 302, f"login as {username}: {r.status_code}"
+
+
+def csrf_token(client: FlaskClient) -> str:
+    """The session's CSRF token (the login page renders it for anyone)."""
+    return form_inputs(client.get("/login").get_data(as_text=True))["csrf_token"]
