@@ -168,6 +168,7 @@ def reset_password(actor: User, user_id: int, password: str | None = None) -> st
     password = password or secrets.token_urlsafe(12) + "7a"
     check_password_policy(password)
     user.password_hash = _hash_password(password)
+    user.session_epoch = (user.session_epoch or 0) + 1  # a reset password ends the sessions opened with the old one
     audit.record("user.password_reset", actor.username, {"username": user.username, "generated": generated})
     return password
 

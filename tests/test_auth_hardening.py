@@ -155,3 +155,30 @@ def attempt(client: FlaskClient, username: str, password: str):  # noqa: ANN201 
 def session_cookie(client: FlaskClient) -> str | None:
     cookie = client.get_cookie("session")
     return cookie.value if cookie else None
+
+
+def test_a_copied_session_cookie_stops_working_after_logout(app, people):
+    from tests.test_web_pages import csrf, login
+
+    client = app.test_client()
+    login(client, "a_handler1")
+    cookie = client.get_cookie("session").value
+    assert client.get("/").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf(client.get("/").get_data(as_text=True))})
+    replay = app.test_client()
+    replay.set_cookie("session", cookie)
+    r = replay.get("/")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]  # the captured cookie is dead
+
+
+def test_a_password_reset_ends_the_sessions_opened_with_the_old_password(app, people):
+    from engine.users import reset_password
+    from tests.conftest import user
+    from tests.test_web_pages import login
+
+    client = app.test_client()
+    login(client, "a_handler1")
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        reset_password(user("admin"), user("a_handler1").id, "A-new-password-2026")
+    assert client.get("/").status_code == 302

@@ -10,6 +10,7 @@ from flask import Blueprint, Flask, current_app, flash, g, redirect, render_temp
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy import update
 from werkzeug.wrappers import Response
 
 from engine import audit
@@ -20,6 +21,7 @@ from engine.users import authenticate, user_for_token
 from .extensions import csrf, login_manager
 
 bp = Blueprint("auth", __name__)
+EPOCH_KEY = "_epoch"
 MAX_FAILURES = 5  # per account
 MAX_FAILURES_PER_ADDRESS = 30  # a whole office may sit behind one address
 WINDOW_SECONDS = 300
@@ -63,7 +65,9 @@ def init_app(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+        if user is None or not user.active or session.get(EPOCH_KEY) != user.session_epoch:
+            return None  # deactivated, or the session ended by a logout or password reset
+        return user
 
     @app.before_request
     def identify() -> None:
@@ -100,6 +104,7 @@ def login() -> str | Response | tuple[str, int]:
     throttle.clear(keys[0])
     session.clear()  # a fresh session on login: no session fixation
     login_user(user)
+    session[EPOCH_KEY] = user.session_epoch
     with writing():
         audit.record("user.login", user.username, {"address": request.remote_addr})
         db.session.commit()
@@ -109,6 +114,13 @@ def login() -> str | Response | tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
+    """End the session here and everywhere: a copied session cookie stops working too."""
+    user = g.user if getattr(g, "auth", None) == "session" else None
+    if user is not None:
+        with writing():
+            db.session.execute(update(User).where(User.id == user.id).values(session_epoch=User.session_epoch + 1))
+            audit.record("user.logout", user.username, {"address": request.remote_addr})
+            db.session.commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -43,6 +43,8 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Sessions are signed cookies: bumping the epoch (logout, password reset) ends every one of them.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     unit: Mapped[OrgUnit] = relationship(lazy="joined")
