@@ -182,3 +182,8 @@ def test_a_password_reset_ends_the_sessions_opened_with_the_old_password(app, pe
     with app.app_context():
         reset_password(user("admin"), user("a_handler1").id, "A-new-password-2026")
     assert client.get("/").status_code == 302
+
+
+def test_an_api_401_says_how_to_authenticate(app, people):
+    r = app.test_client().get("/api/v1/tasks")
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")

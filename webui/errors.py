@@ -44,5 +44,8 @@ def init_app(app: Flask) -> None:
 
 def _render(status: int, code: str, message: str, details: object) -> tuple[Response | str, int]:
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-        return jsonify({"error": code, "message": message, "details": details}), status
+        response = jsonify({"error": code, "message": message, "details": details})
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="zhifa"'  # RFC 6750: how to authenticate
+        return response, status
     return render_template("error.html", status=status, message=message, details=details), status
