@@ -135,6 +135,16 @@ SPEC: dict[str, Any] = {
                                "date": {"type": "string"}, "kind": {"type": "string", "enum": ["holiday", "workday"]},
                                "name": {"type": "string"}}}}, "reason": {"type": "string"}}}),
         },
+        "/cases/{case_id}/documents/{document_id}": {"get": _op("An issued document (number, type, content, sha256)",
+                                                                params=["case_id", "document_id"])},
+        "/cases/{case_id}/documents/{document_id}.pdf": {"get": {
+            **_op("The document as an A4 PDF", params=["case_id", "document_id"]),
+            "responses": {"200": {"description": "PDF", "content": {"application/pdf": {"schema": {"type": "string",
+                                                                                                  "format": "binary"}}}},
+                          "default": _ERROR_RESPONSE}}},
+        "/cases/{case_id}/publication/withdraw": {"post": _op(
+            "Withdraw the 公示 of a changed or revoked decision (unit or agency head)", params=["case_id"],
+            body={"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}})},
         "/cases/{case_id}/clock/extend": {"post": _op("Extend the case clock (agency head)", params=["case_id"],
                                                       body={"type": "object", "required": ["days", "reason"], "properties": {
                                                           "days": {"type": "integer"}, "reason": {"type": "string"},
