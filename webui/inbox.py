@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from werkzeug.wrappers import Response
 
 from engine.access import eligibility, unit_officers
@@ -23,6 +23,9 @@ from .security import page_number
 
 bp = Blueprint("inbox", __name__)
 PER_PAGE = 25
+# Counting every open task of a large unit costs more than the page itself: count up to the cap and
+# say "more than 1,000" beyond it (pages are still reachable one after another).
+COUNT_CAP = 1000
 HEAD_ROLES = ("unit_head", "agency_head")
 
 
@@ -39,8 +42,9 @@ def index() -> str:
     sort = sort if sort in SORTS else "due_at"
     page = page_number(request.args.get("page", 1))
     query = task_query(user, scope, procedure=procedure, q=q, sort=sort)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows: list[Task] = list(db.session.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE)))
+    total = capped_count(query)
+    rows: list[Task] = list(db.session.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)))
+    has_next, rows = len(rows) > PER_PAGE, rows[:PER_PAGE]
     reasons: dict[tuple[str, int], str | None] = {}
     reassign_to: dict[str, list[User]] = {}
     not_eligible: dict[str, list[User]] = {}
@@ -55,10 +59,15 @@ def index() -> str:
             reassign_to[t.id] = [u for u in holders if reasons[(t.id, u.id)] is None and u.id != t.assignee_id]
             not_eligible[t.id] = [u for u in holders if reasons[(t.id, u.id)] is not None]  # shown with the reason
     return render_template(
-        "inbox.html", scope=scope, scopes=scopes, tasks=rows, total=total, page=page, per_page=PER_PAGE,
-        pages=max(1, -(-total // PER_PAGE)), procedure=procedure, q=q or "", sort=sort, sorts=list(SORTS),
+        "inbox.html", scope=scope, scopes=scopes, tasks=rows, total=total, page=page, per_page=PER_PAGE, count_cap=COUNT_CAP,
+        pages=max(page + has_next, -(-min(total, COUNT_CAP) // PER_PAGE)), procedure=procedure, q=q or "", sort=sort, sorts=list(SORTS),
         procedures=PROCEDURES, reassign_to=reassign_to, not_eligible=not_eligible, reasons=reasons,
     )
+
+
+def capped_count(query: Select[tuple[Task]], cap: int = COUNT_CAP) -> int:
+    """``min(count, cap + 1)``: cap + 1 means "more than cap"."""
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).limit(cap + 1).subquery())) or 0
 
 
 @bp.post("/tasks/<task_id>/claim")

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, g, redirect, render_template, request, url_for
 from flask_login import login_required
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from werkzeug.wrappers import Response
 
 from engine import clock
@@ -15,6 +15,11 @@ from engine.models.db import writing
 
 bp = Blueprint("notifications", __name__)
 PER_PAGE = 50
+BADGE_CAP = 999
+
+
+def _badge(count: int) -> int | str:
+    return f"{BADGE_CAP}+" if count > BADGE_CAP else int(count)
 
 
 def init_app(app: Flask) -> None:
@@ -22,18 +27,18 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def header_counts() -> dict[str, Any]:
-        """Open and overdue tasks of the user and unread notifications: three indexed counts."""
+        """Open and overdue tasks of the user and unread notifications: two indexed, capped counts
+        (a badge says "999+"; counting further would cost more than the page)."""
         user = getattr(g, "user", None)
         if user is None or request.path.startswith(("/api/", "/static/")):
             return {}
-        now = clock.now()
-        open_count = db.session.scalar(select(func.count()).select_from(Task).where(
-            Task.assignee_id == user.id, Task.status == "open")) or 0
-        overdue_count = db.session.scalar(select(func.count()).select_from(Task).where(
-            Task.assignee_id == user.id, Task.status == "open", Task.due_at <= now)) or 0
-        unread = db.session.scalar(select(func.count()).select_from(Notification).where(
-            Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
-        return {"count_open": open_count, "count_overdue": overdue_count, "count_unread": unread}
+        mine = select(Task.due_at).where(Task.assignee_id == user.id, Task.status == "open").limit(BADGE_CAP + 1).subquery()
+        open_count, overdue_count = db.session.execute(select(
+            func.count(), func.coalesce(func.sum(case((mine.c.due_at <= clock.now(), 1), else_=0)), 0)).select_from(mine)).one()
+        unread = db.session.scalar(select(func.count()).select_from(
+            select(Notification.id).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+            .limit(BADGE_CAP + 1).subquery())) or 0
+        return {"count_open": _badge(open_count), "count_overdue": _badge(overdue_count), "count_unread": _badge(unread)}
 
 
 @bp.get("/notifications")

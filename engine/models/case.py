@@ -78,7 +78,9 @@ class Task(db.Model):
     __tablename__ = "task"
     __table_args__ = (
         Index("ix_task_unit_role_status", "unit_id", "role", "status"),
-        Index("ix_task_assignee_status", "assignee_id", "status"),
+        # Inboxes list 25 rows by deadline: these give them in index order, whatever the unit's size.
+        Index("ix_task_unit_status_due", "unit_id", "status", "due_at", "created_at"),
+        Index("ix_task_assignee_status_due", "assignee_id", "status", "due_at", "created_at"),
         Index("ix_task_status_due", "status", "due_at"),
         Index("ix_task_status_warn", "status", "warn_at"),
         Index("ix_task_status_completed", "status", "completed_at"),  # supervision: steps completed in a period

@@ -13,13 +13,12 @@ from engine.definitions.specs import deployment_of
 from engine.errors import InvalidInput
 from engine.forms import form_schema
 from engine.inbox import task_query
-from engine.models import ProcessInstance, db
+from engine.models import ProcessInstance, Task, db
 from engine.runtime import claim_task, complete_task, reassign_task, unclaim_task
 from engine.runtime.instance import find_task, open_session
 
 from . import bp, current, json_body, page_args
-from .cases import case_detail
-from .present import task_summary
+from .present import case_summary, task_summary
 
 
 @bp.get("/tasks")
@@ -97,9 +96,11 @@ def complete(task_id: str) -> dict[str, Any]:
     if version is not None and not isinstance(version, int):
         raise InvalidInput("version 必须是整数 (version must be an integer)")
     task = complete_task(current(), task_id, data, version)
-    detail = case_detail(task.case)
-    return {"task": task_summary(task), "case": detail,
-            "next_tasks": [t for t in detail["tasks"] if t["status"] == "open"]}
+    # The case as it is now and what comes next; the full record stays at GET /cases/<id> (reading the
+    # whole history back on every completion would cost more than the completion).
+    open_tasks = db.session.scalars(select(Task).where(Task.case_id == task.case_id, Task.status == "open")
+                                    .order_by(Task.created_at))
+    return {"task": task_summary(task), "case": case_summary(task.case), "next_tasks": [task_summary(t) for t in open_tasks]}
 
 
 def _json_data(data: dict[str, Any]) -> dict[str, Any]:
