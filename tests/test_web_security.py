@@ -165,3 +165,15 @@ def form_inputs(page: str) -> dict[str, str]:
     parser = Inputs()
     parser.feed(page)
     return parser.found
+
+
+def test_ids_beyond_the_integer_columns_are_not_found_on_every_database(app, people):
+    """Ids are INTEGER columns: PostgreSQL refuses to bind 2**31 and more, so routing must stop them (404, not 500)."""
+    from tests.test_web_pages import login
+
+    client = app.test_client()
+    login(client, "admin")
+    for url in ("/cases/2147483648", "/api/v1/cases/2147483648", "/api/v1/deployments/9223372036854775806",
+                "/api/v1/processes/mini/xml?deployment=99999999999"):
+        assert client.get(url).status_code == 404, url
+    assert client.get("/designer/versions?from=99999999999&to=1").status_code == 200  # an impossible id is ignored

@@ -26,6 +26,7 @@ from engine.roles import CREDENTIAL_KINDS, LANE_ROLES, TASK_PROPERTIES
 from engine.versions import diff_deployments, rollback
 
 from .formrender import display_value, fields_of
+from .security import id_arg
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -188,7 +189,7 @@ def versions() -> str:
     """History (who, when, comment), a diff between any two versions, and rollback."""
     deployments = list(db.session.scalars(select(Deployment).order_by(Deployment.id.desc()).limit(200)))
     diff = None
-    a, b = request.args.get("from", type=int), request.args.get("to", type=int)
+    a, b = request.args.get("from", type=id_arg), request.args.get("to", type=id_arg)
     if a is None and len(deployments) >= 2:
         a, b = deployments[1].id, deployments[0].id
     if a is not None and b is not None:
@@ -200,7 +201,7 @@ def versions() -> str:
 @designer_required
 def rollback_to() -> Response:
     try:
-        deployment = rollback(g.user, request.form.get("deployment", type=int) or 0, request.form.get("comment", ""))
+        deployment = rollback(g.user, request.form.get("deployment", type=id_arg) or 0, request.form.get("comment", ""))
     except ZhifaError as exc:
         flash(exc.message, "danger")
     else:
@@ -214,7 +215,7 @@ def migrate() -> str:
     """Pick running cases (by procedure and version, or by case number), dry-run, then apply."""
     processes = list(db.session.scalars(select(ActiveProcess.process_id).order_by(ActiveProcess.process_id)))
     process_id = request.values.get("process_id") or (processes[0] if processes else "")
-    from_deployment = request.values.get("from_deployment", type=int)
+    from_deployment = request.values.get("from_deployment", type=id_arg)
     numbers = [n.strip() for n in (request.values.get("case_numbers") or "").replace("，", ",").split(",") if n.strip()]
     plans, applied, message = [], False, None
     if request.method == "POST":

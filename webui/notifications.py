@@ -13,6 +13,8 @@ from engine import clock
 from engine.models import Notification, Task, db
 from engine.models.db import writing
 
+from .security import id_arg
+
 bp = Blueprint("notifications", __name__)
 PER_PAGE = 50
 BADGE_CAP = 999
@@ -54,7 +56,7 @@ def index() -> str:
 def mark_read() -> Response:
     """Mark one (``id``) or all of the user's notifications read; never another user's."""
     query = update(Notification).where(Notification.user_id == g.user.id, Notification.read_at.is_(None))
-    if (one := request.form.get("id", type=int)) is not None:
+    if (one := request.form.get("id", type=id_arg)) is not None:
         query = query.where(Notification.id == one)
     with writing():
         db.session.execute(query.values(read_at=clock.now()))

@@ -15,7 +15,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
-MAX_ID = 2**63 - 1  # larger ids cannot exist (BIGINT); refusing them in routing gives 404, not a DB error
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger one cannot exist, and PostgreSQL refuses to bind it (500)
 MAX_PAGE = 100_000
 
 _CSP = ("default-src 'self'; script-src 'self'{inline}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -64,3 +64,11 @@ def page_number(value: object) -> int:
         return min(MAX_PAGE, max(1, int(str(value))))
     except (TypeError, ValueError):
         return 1
+
+
+def id_arg(value: str) -> int:
+    """``request.args.get(name, type=id_arg)``: an id from a query or form, or the default when it cannot exist."""
+    number = int(value)
+    if not 0 <= number <= MAX_ID:
+        raise ValueError(f"id out of range: {value}")
+    return number

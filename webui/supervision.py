@@ -24,6 +24,7 @@ from engine.errors import InvalidInput
 
 from .api.present import due_label
 from .i18n import PROCEDURES, label
+from .security import id_arg
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 
@@ -41,7 +42,7 @@ def _supervisors_only() -> None:
 def dashboard() -> str:
     f = _filters()
     return render_template(
-        "supervision/dashboard.html", f=f, units=sv.visible_units(g.user), unit_id=request.args.get("unit", type=int),
+        "supervision/dashboard.html", f=f, units=sv.visible_units(g.user), unit_id=request.args.get("unit", type=id_arg),
         open_cases=sv.open_cases(f), deadlines=sv.deadlines_by_unit(f), late=sv.late_tasks(f),
         steps=sv.step_durations(f), waiting=sv.longest_waiting(f), reviews=sv.review_return_rate(f),
         hearings=sv.hearing_rate(f), query=_query(), step_label=_step_label, tables=list(TABLES),
@@ -78,7 +79,7 @@ def export(table: str) -> Response:
 
 
 def _filters() -> sv.Filters:
-    return sv.make_filters(g.user, request.args.get("unit", type=int) or None,
+    return sv.make_filters(g.user, request.args.get("unit", type=id_arg) or None,
                            _date(request.args.get("from")), _date(request.args.get("to")))
 
 

@@ -15,13 +15,13 @@ from engine.models import ActiveProcess, Deployment, db
 from engine.runtime.diagram import bpmn_source
 from engine.versions import upload_bundle
 
-from ..security import MAX_ID
+from ..security import MAX_ID, id_arg
 from . import bp, json_body, roles_required
 from .present import iso
 
 
 def _is_id(value: object) -> bool:
-    """An id the database can hold: ``2**70`` overflowed the BIGINT bind and answered 500."""
+    """An id the database can hold (INTEGER columns): a larger one fails to bind on PostgreSQL (500)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID
 
 
@@ -54,7 +54,7 @@ def create_deployment() -> tuple[dict[str, Any], int]:
 
 @bp.get("/processes/<process_id>/xml")
 def process_xml(process_id: str) -> Response:
-    deployment_id = request.args.get("deployment", type=int) or active_spec(process_id).deployment_id
+    deployment_id = request.args.get("deployment", type=id_arg) or active_spec(process_id).deployment_id
     return Response(bpmn_source(deployment_id, process_id), mimetype="application/xml")
 
 

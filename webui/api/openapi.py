@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..security import MAX_ID
 from . import bp
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -30,7 +31,7 @@ def _op(summary: str, ok: str = "200", body: dict[str, Any] | None = None, param
     return op
 
 
-_ID = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}  # routes use <int:…> (webui.security.BoundedIntConverter)
+_ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID}  # routes use <int:…> (webui.security.BoundedIntConverter)
 _PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "case_id": _ID, "deployment_id": _ID, "from_id": _ID, "to_id": _ID, "instance_id": _ID, "year": _ID,
     "document_id": _ID,
