@@ -68,11 +68,6 @@ def candidates(unit_id: int, role: str, credential: str | None = None) -> list[U
     return [u for u in users if _why_not(u, unit_id, role, credential, today) is None]
 
 
-def designated(case_id: int, field: str, user_id: int) -> bool:
-    return db.session.scalars(select(CaseOfficer.id).where(
-        CaseOfficer.case_id == case_id, CaseOfficer.field == field, CaseOfficer.user_id == user_id)).first() is not None
-
-
 def _conflict(case_id: int, user: User | None, separate: list[str]) -> str | None:
     """``x-separate-from``: who designated or performed these for the case may not be designated here
     (法 Art. 64(4): the hearing host is not an investigator of the case)."""

@@ -166,3 +166,41 @@ def api(app: Flask, people: dict[str, int]) -> Any:
         return Api(app.test_client(), token)
 
     return for_user
+
+
+def at_once(app: Flask, n: int, action: Any, timeout: float = 240) -> list[str]:
+    """Run ``action(i)`` in ``n`` threads released together, each in its own app context, as ``n``
+    officers pressing "submit" at the same moment. Each outcome is "ok", "conflict:<message>" or
+    "error:<type>:<message>"."""
+    import threading
+
+    from engine.errors import Conflict
+
+    barrier = threading.Barrier(n)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def worker(i: int) -> None:
+        with app.app_context():
+            try:
+                prepare = action(i)  # reads (users, ids) happen before the barrier
+                db.session.commit()  # end the read transaction: SQLite's write lock is taken at BEGIN
+                barrier.wait()
+                prepare()
+                result = "ok"
+            except Conflict as exc:
+                result = "conflict:" + exc.message
+            except Exception as exc:  # noqa: BLE001 - any other outcome is reported to the test
+                result = f"error:{type(exc).__name__}:{exc}"
+            finally:
+                db.session.remove()
+            with lock:
+                outcomes.append(result)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+    barrier.abort()
+    return outcomes

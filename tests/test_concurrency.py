@@ -7,10 +7,9 @@ import threading
 from sqlalchemy import func, select
 
 from engine import audit
-from engine.errors import Conflict
 from engine.models import AuditEvent, ProcessInstance, Task, db
 from engine.runtime import complete_task, start_case
-from tests.conftest import user
+from tests.conftest import at_once, user
 
 THREADS = 20
 
@@ -24,34 +23,11 @@ def test_twenty_concurrent_completions_one_succeeds_others_already_handled(app, 
         version_before = db.session.scalars(select(ProcessInstance.version).where(ProcessInstance.case_id == case_id)).one()
         db.session.remove()
 
-    barrier = threading.Barrier(THREADS)
-    outcomes: list[str] = []
-    lock = threading.Lock()
+    def submit(i: int):  # noqa: ANN202
+        me = user("a_handler1" if i % 2 else "a_handler2")
+        return lambda: complete_task(me, task_id, {"facts": f"并发提交 {i}", "proposed_fine": 100})
 
-    def worker(i: int) -> None:
-        with app.app_context():
-            name = "a_handler1" if i % 2 else "a_handler2"
-            me = user(name)
-            db.session.commit()  # end the read transaction: SQLite's write lock is taken at BEGIN
-            barrier.wait()
-            try:
-                complete_task(me, task_id, {"facts": f"并发提交 {i}", "proposed_fine": 100})
-                result = "ok"
-            except Conflict as exc:
-                result = "conflict:" + exc.message
-            except Exception as exc:  # noqa: BLE001 - any other outcome fails the test below
-                result = f"error:{type(exc).__name__}:{exc}"
-            finally:
-                db.session.remove()
-            with lock:
-                outcomes.append(result)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    barrier.abort()
+    outcomes = at_once(app, THREADS, submit, timeout=120)
 
     assert outcomes.count("ok") == 1, outcomes
     assert all(o.startswith("conflict:") and "已被他人处理" in o for o in outcomes if o != "ok"), outcomes

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from engine.documents import set_document_type, verify_documents
 from engine.documents.pdf import render_pdf
 from engine.models import Document, Task, db
 from engine.runtime import complete_task, start_case
-from tests.conftest import DATA, deploy_dir, user
+from tests.conftest import DATA, at_once, deploy_dir, user
 
 DECISION = {
     "facts_found": "当事人于2026年2月在其经营场所销售超过保质期的食品。",
@@ -207,31 +206,11 @@ def test_fifty_concurrent_completions_get_fifty_consecutive_numbers(app, people,
     with app.app_context():
         task_ids = [_case(f"当事人{i}")[1] for i in range(THREADS)]
         db.session.remove()
-    barrier = threading.Barrier(THREADS)
-    outcomes: list[str] = []
-    lock = threading.Lock()
+    def submit(i: int):  # noqa: ANN202
+        me = user("a_handler1" if i % 2 else "a_handler2")
+        return lambda: complete_task(me, task_ids[i], DECISION)
 
-    def worker(i: int) -> None:
-        with app.app_context():
-            me = user("a_handler1" if i % 2 else "a_handler2")
-            db.session.commit()  # end the read transaction: SQLite's write lock is taken at BEGIN
-            try:
-                barrier.wait()
-                complete_task(me, task_ids[i], DECISION)
-                result = "ok"
-            except Exception as exc:  # noqa: BLE001 - reported below
-                result = f"error:{type(exc).__name__}:{exc}"
-            finally:
-                db.session.remove()
-            with lock:
-                outcomes.append(result)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=240)
-    barrier.abort()
+    outcomes = at_once(app, THREADS, submit)
     assert outcomes.count("ok") == THREADS, [o for o in outcomes if o != "ok"][:5]
     with app.app_context():
         docs = _documents()

@@ -6,6 +6,10 @@ separation of duty) for a whole page is decided with two more queries, never per
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -13,7 +17,7 @@ from sqlalchemy import Select, func, select
 from werkzeug.wrappers import Response
 
 from engine.access import eligibility, unit_officers
-from engine.errors import Conflict, Forbidden, InvalidInput, InvalidState, ZhifaError
+from engine.errors import Conflict, Forbidden, InvalidInput, InvalidState
 from engine.inbox import SORTS, task_query
 from engine.models import Task, User, db
 from engine.runtime import claim_task, reassign_task, unclaim_task
@@ -70,42 +74,43 @@ def capped_count(query: Select[tuple[Task]], cap: int = COUNT_CAP) -> int:
     return db.session.scalar(select(func.count()).select_from(query.order_by(None).limit(cap + 1).subquery())) or 0
 
 
+def refusals_as_messages(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Someone was quicker, or the rules say no: say so on the page the officer came from (NotFound stays a 404)."""
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except (Conflict, Forbidden, InvalidState, InvalidInput) as exc:
+            flash(exc.message, "warning")
+            return redirect(_back())
+
+    return wrapper
+
+
 @bp.post("/tasks/<task_id>/claim")
 @login_required
+@refusals_as_messages
 def claim(task_id: str) -> Response:
-    try:
-        task = claim_task(g.user, task_id)
-    except (Conflict, Forbidden, InvalidState) as exc:
-        return _refused(exc)
+    task = claim_task(g.user, task_id)
     flash(_("已认领：%(name)s", name=task.name), "success")
     return redirect(url_for("tasks.show", task_id=task.id))
 
 
 @bp.post("/tasks/<task_id>/unclaim")
 @login_required
+@refusals_as_messages
 def unclaim(task_id: str) -> Response:
-    try:
-        task = unclaim_task(g.user, task_id)
-    except (Conflict, Forbidden, InvalidState) as exc:
-        return _refused(exc)
+    task = unclaim_task(g.user, task_id)
     flash(_("已退回：%(name)s", name=task.name), "info")
     return redirect(_back())
 
 
 @bp.post("/tasks/<task_id>/reassign")
 @login_required
+@refusals_as_messages
 def reassign(task_id: str) -> Response:
-    try:
-        task = reassign_task(g.user, task_id, request.form.get("to", ""))
-    except (Conflict, Forbidden, InvalidState, InvalidInput) as exc:
-        return _refused(exc)
+    task = reassign_task(g.user, task_id, request.form.get("to", ""))
     flash(_("已改派给 %(who)s：%(name)s", who=task.assignee.display_name if task.assignee else "", name=task.name), "success")
-    return redirect(_back())
-
-
-def _refused(exc: ZhifaError) -> Response:
-    """Someone was quicker, or the rules say no: say so on the page the officer came from."""
-    flash(exc.message, "warning")
     return redirect(_back())
 
 

@@ -6,14 +6,12 @@ gateways passed, timers armed and call activities running.
 
 from __future__ import annotations
 
-from typing import Any
-
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from ..definitions.specs import deployment_of, load_specs
+from ..definitions.specs import deployment_of
 from ..errors import NotFound
-from ..models import DeploymentFile, ProcessInstance, Task, db
+from ..models import DeploymentFile, ProcessInstance, db
 from .instance import open_session
 
 # When a task ran several times (a review returned twice), the liveliest state wins.
@@ -57,15 +55,3 @@ def bpmn_source(deployment_id: int, process_id: str) -> str:
             return content
     raise NotFound(f"流程 '{process_id}' 的 BPMN 文件不存在 (process XML not found)")
 
-
-def produced_documents(instances: list[Any], tasks: list[Task]) -> list[dict[str, Any]]:
-    """The 执法文书 each completed task produced, by its ``document`` property in the spec the case ran."""
-    documents: dict[str, dict[str, str]] = {}
-    for instance, _spec in instances:
-        spec, subprocess_specs = load_specs(instance.process_spec_id)
-        for process_spec in (spec, *subprocess_specs.values()):
-            for task_spec in process_spec.task_specs.values():
-                doc = (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get("document")
-                if doc and getattr(task_spec, "bpmn_id", None):
-                    documents.setdefault(task_spec.bpmn_id, doc)
-    return [{"type": documents[t.bpmn_id], "task": t} for t in tasks if t.status == "completed" and t.bpmn_id in documents]
