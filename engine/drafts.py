@@ -28,7 +28,8 @@ _PROCESS_ID = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
 
 def library() -> list[dict[str, Any]]:
     """Every file of the latest deployment and every draft: path, kind, and whether it is drafted."""
-    deployed = {f.path: f for f in (latest_deployment().files if latest_deployment() else [])}  # type: ignore[union-attr]
+    latest = latest_deployment()
+    deployed = {f.path: f for f in (latest.files if latest else [])}
     drafts = {d.path: d for d in db.session.scalars(select(Draft))}
     rows = []
     for path in sorted(set(deployed) | set(drafts)):

@@ -21,7 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 
 from . import audit
-from .definitions.specs import deployment_of, load_specs
+from .definitions.specs import active_spec, deployment_of, load_specs
 from .errors import InvalidInput, InvalidState, NotFound
 from .models import Case, ProcessInstance, ProcessSpec, Task, User, db
 from .runtime.instance import lock_instance, open_session, ready_user_tasks, save
@@ -109,8 +109,6 @@ def _instances(case_ids: list[int]) -> list[ProcessInstance]:
 
 
 def _target_spec(instance: ProcessInstance, deployment_id: int | None) -> ProcessSpec:
-    from .definitions.specs import active_spec
-
     if deployment_id is None:
         spec_id = active_spec(instance.process_id).id
         target = db.session.get(ProcessSpec, spec_id)

@@ -11,6 +11,7 @@ withdrawn within the ``publication_withdrawal`` limit (法 Art. 48); publication
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import hashlib
 import json
@@ -250,12 +251,11 @@ def _ask_withdrawal(row: Publication, now: dt.datetime, reason: str, actor: str)
 
 
 def _add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """Same day and time ``months`` later in Beijing (the month's last day when it is shorter)."""
     local = moment.astimezone(clock.SHANGHAI)
     year, month = divmod(local.month - 1 + months, 12)
-    target_year, target_month = local.year + year, month + 1
-    day = min(local.day, [31, 29 if target_year % 4 == 0 and (target_year % 100 or target_year % 400 == 0) else 28,
-                          31, 30, 31, 30, 31, 31, 30, 31, 30, 31][target_month - 1])
-    return local.replace(year=target_year, month=target_month, day=day)
+    year, month = local.year + year, month + 1
+    return local.replace(year=year, month=month, day=min(local.day, calendar.monthrange(year, month)[1]))
 
 
 def _date(value: Any) -> dt.date | None:
