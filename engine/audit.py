@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from . import clock, recordcheck
 from .models import AuditEvent, AuditHead, db
+from .models.writebehind import defer
 
 GENESIS = recordcheck.GENESIS
 PENDING = "zhifa_audit_pending"
@@ -25,8 +26,8 @@ EVENT = AuditEvent.__table__
 HEAD = AuditHead.__table__
 # Statements built once: constructing them per call costs more than running them.
 _LOCK_HEAD = select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.chain == bindparam("b_chain")).with_for_update()
-_INSERT_EVENT = insert(EVENT)
-_INSERT_HEAD = insert(HEAD)
+_INSERT_EVENT = insert(EVENT).inline()  # inline: no RETURNING of the new id (it travels write-behind)
+_INSERT_HEAD = insert(HEAD).inline()
 _UPDATE_HEAD = update(HEAD).where(HEAD.c.chain == bindparam("b_chain")).values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
 
 
@@ -89,12 +90,12 @@ def write_pending(session: Session) -> None:
     for chain, entry in pending.items():
         if not entry["rows"]:
             continue
-        conn = session.connection()
-        conn.execute(_INSERT_EVENT, entry["rows"])
+        # Nobody reads them before the commit: they travel with it (one round trip on PostgreSQL).
+        defer(_INSERT_EVENT, entry["rows"])
         if entry["exists"]:
-            conn.execute(_UPDATE_HEAD, {"b_chain": chain, "b_seq": entry["seq"], "b_hash": entry["hash"]})
+            defer(_UPDATE_HEAD, {"b_chain": chain, "b_seq": entry["seq"], "b_hash": entry["hash"]})
         else:
-            conn.execute(_INSERT_HEAD, {"chain": chain, "seq": entry["seq"], "hash": entry["hash"]})
+            defer(_INSERT_HEAD, {"chain": chain, "seq": entry["seq"], "hash": entry["hash"]})
 
 
 @event.listens_for(Session, "before_commit")

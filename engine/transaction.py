@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from .errors import Conflict, ExpressionFailed, ZhifaError
-from .models import db
+from .models import db, writebehind
 from .models.db import writing
 
 P = ParamSpec("P")
@@ -30,7 +30,7 @@ def command(fn: Callable[P, R]) -> Callable[P, R]:
 def _run(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     try:
         result = fn(*args, **kwargs)
-        db.session.commit()
+        writebehind.commit()
         return result
     except StaleDataError:
         db.session.rollback()

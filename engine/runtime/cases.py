@@ -6,7 +6,7 @@ import re
 from typing import Any, TypeVar
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from .. import audit, case_clock, clock
@@ -17,7 +17,8 @@ from ..errors import Forbidden, InvalidInput, InvalidState, NotFound
 from ..forms import RESERVED_NAMES, validate_form_data
 from ..limits import Deadlines
 from ..models import Case, OrgUnit, ProcessInstance, User, db
-from ..sequences import next_number
+from ..models.writebehind import defer
+from ..sequences import next_number, take_number, taking
 from ..serialization import STATE_FORMAT, dump_state
 from ..transaction import command
 from .instance import Session, lock_instance, new_workflow, next_timer, open_session, save
@@ -66,7 +67,7 @@ def start_case(actor: User, procedure: str, party: dict[str, Any], facts: dict[s
     now = clock.now()
     year = now.astimezone(clock.SHANGHAI).year
     agency = unit.agency_short_name or unit.code
-    number = next_number(agency, "case", year)
+    number, case_id, instance_id = _take_case_number(agency, year)
     deadlines, recorder = Deadlines(), ClockRecorder()
     workflow = new_workflow(spec_row.id, deadlines, recorder)
     case_number = f"{agency}案〔{year}〕{number}号"
@@ -81,14 +82,14 @@ def start_case(actor: User, procedure: str, party: dict[str, Any], facts: dict[s
         "opened_on": now.astimezone(clock.SHANGHAI).date().isoformat(),
     })
     workflow.do_engine_steps()
-    case = _insert(Case, dict(
+    case = _insert(Case, case_id, dict(
         case_number=case_number, procedure=procedure, unit_id=unit.id, party_type=party["party_type"],
         party_name=party_name, party_id_masked=mask_id_number(party.get("party_id_number", "")), facts=facts,
         status="open", opened_at=now, opened_by=actor.id, paused_days=0, clock_deadline=None, paused_since=None,
         decided_at=None, closed_at=None,
     ))
     # The instance is inserted with its state after the first engine steps: one INSERT, no UPDATE.
-    instance = _insert(ProcessInstance, dict(
+    instance = _insert(ProcessInstance, instance_id, dict(
         case_id=case.id, process_id=procedure, process_spec_id=spec_row.id, status="running", started_at=now,
         started_by=actor.id, state=dump_state(workflow), state_format=STATE_FORMAT, next_timer_at=next_timer(workflow),
         version=1, error=None, ended_at=None, ended_by=None,
@@ -186,17 +187,33 @@ def _case_for_change(actor: User, case_id: int, reason: str) -> tuple[Case, Proc
 
 
 M = TypeVar("M", Case, ProcessInstance)
-_INSERTS = {m: insert(m.__table__).returning(m.__table__.c.id) for m in (Case, ProcessInstance)}
+# Statements built once, parameters apart: building or values()-binding them per call costs more.
+_INSERTS = {m: insert(m.__table__).inline() for m in (Case, ProcessInstance)}
+_INSERTS_RETURNING = {m: insert(m.__table__).returning(m.__table__.c.id) for m in (Case, ProcessInstance)}
+# PostgreSQL: the case number and both ids in one statement, so that the case's rows need no
+# answer from the database and travel with the commit (engine/models/writebehind.py).
+_TAKE_WITH_IDS = taking(*(func.nextval(func.pg_get_serial_sequence(f'"{m.__tablename__}"', "id"))
+                          for m in (Case, ProcessInstance)))
 
 
-def _insert(model: type[M], values: dict[str, Any]) -> M:
+def _take_case_number(agency: str, year: int) -> tuple[int, int | None, int | None]:
+    if db.session.connection().dialect.name != "postgresql":
+        return next_number(agency, "case", year), None, None  # SQLite: ids come back from the INSERTs
+    number, case_id, instance_id = take_number(agency, "case", year, _TAKE_WITH_IDS)
+    return int(number), int(case_id), int(instance_id)
+
+
+def _insert(model: type[M], new_id: int | None, values: dict[str, Any]) -> M:
     """INSERT one row with Core and adopt it as a persistent ORM object, skipping the unit of work.
 
     A case start writes two rows whose every column is known here; going through the ORM flush
-    would cost more than the rest of the command (see bench/engine.py).
+    would cost more than the rest of the command (see bench/engine.py). With its id known, the row
+    is written with the commit.
     """
-    # A statement built once, parameters apart: building or values()-binding it per call costs more.
-    new_id = db.session.connection().execute(_INSERTS[model], values).scalar_one()
+    if new_id is None:
+        new_id = db.session.connection().execute(_INSERTS_RETURNING[model], values).scalar_one()
+    else:
+        defer(_INSERTS[model], {"id": new_id, **values})
     obj = model(id=new_id, **values)
     make_transient_to_detached(obj)
     db.session.add(obj)

@@ -26,6 +26,7 @@ from ..errors import Conflict, NotFound
 from ..expressions import make_script_engine
 from ..limits import Deadlines
 from ..models import Case, ProcessInstance, Task, db
+from ..models.writebehind import defer
 from ..serialization import STATE_FORMAT, dump_state, load_state
 
 clock.install_spiff_clock()
@@ -153,7 +154,7 @@ def save(session: Session, state: str | None = None) -> None:
 _T = Task.__table__.c
 # By case first: the (case_id, bpmn_id) index finds a case's few rows without an index of its own.
 _KNOWN_TASKS = select(_T.id, _T.status).where(_T.case_id == bindparam("b_case"), _T.instance_id == bindparam("b_instance"))
-_INSERT_TASK = insert(Task.__table__)
+_INSERT_TASK = insert(Task.__table__).inline()
 
 
 def sync_tasks(session: Session, now: dt.datetime) -> None:
@@ -183,8 +184,9 @@ def sync_tasks(session: Session, now: dt.datetime) -> None:
                       "due_at": row["due_at"].isoformat() if row["due_at"] else None},
                      case_id=case.id, instance_id=instance.id, task_id=row["id"])
     if new_rows:
-        # Plain rows: the projection is written in one statement, without ORM bookkeeping.
-        conn.execute(_INSERT_TASK, new_rows)
+        # Plain rows in one statement, without ORM bookkeeping, sent with the commit (a later read
+        # in this transaction writes them first).
+        defer(_INSERT_TASK, new_rows)
 
 
 def _projection_row(session: Session, task: SpiffTask, case: Case, now: dt.datetime) -> dict[str, Any]:
