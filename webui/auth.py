@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from engine import audit
 from engine.models import User, db
 from engine.models.db import writing
-from engine.users import authenticate, user_for_token
+from engine.users import authenticate, load_user, user_for_token
 
 from .extensions import csrf, login_manager
 
@@ -63,8 +63,8 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id))
+    def load_session_user(user_id: str) -> User | None:
+        user = load_user(int(user_id))
         if user is None or not user.active or session.get(EPOCH_KEY) != user.session_epoch:
             return None  # deactivated, or the session ended by a logout or password reset
         return user

@@ -86,7 +86,7 @@ def complete_task(actor: User, task_id: str, data: dict[str, Any], version: int 
     """
     task = get_task(actor, task_id)
     instance = lock_instance(task.instance_id)
-    db.session.refresh(task)
+    db.session.refresh(task, ["status", "assignee_id"])  # what another command may have changed meanwhile
     if task.status != "open":
         raise Conflict(ALREADY_HANDLED)
     if instance.status != "running":
