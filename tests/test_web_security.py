@@ -177,3 +177,25 @@ def test_ids_beyond_the_integer_columns_are_not_found_on_every_database(app, peo
                 "/api/v1/processes/mini/xml?deployment=99999999999"):
         assert client.get(url).status_code == 404, url
     assert client.get("/designer/versions?from=99999999999&to=1").status_code == 200  # an impossible id is ignored
+
+
+def test_nul_characters_are_refused_before_they_reach_the_database(app, people, mini, api):
+    """PostgreSQL cannot store NUL in text: the statement failed and the request was a 500 (found by the
+    contract fuzzer on the PostgreSQL pass: ``GET /api/v1/cases?q=%00``). Refused up front, on every database."""
+    from sqlalchemy import func, select
+
+    from engine.models import Case
+    from tests.test_web_pages import login
+
+    handler = api("a_handler1")
+    assert handler.get("/cases", q="a\x00b")[0] == 400
+    status, body = handler.post("/cases", {"procedure": "mini", "party": {"party_type": "citizen", "party_name": "张\x00三"}})
+    assert status == 400 and "NUL" in body["message"]
+    client = app.test_client()
+    login(client, "a_handler1")
+    assert client.get("/?q=%00").status_code == 400
+    assert client.get("/public/penalties?q=%00").status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+    status, _ = handler.post("/cases", {"procedure": "mini", "party": {"party_type": "citizen", "party_name": "张\\u0000三"}})
+    assert status == 201  # the six characters of an escape sequence are plain text

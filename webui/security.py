@@ -15,6 +15,8 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
+from engine.errors import ZhifaError
+
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger one cannot exist, and PostgreSQL refuses to bind it (500)
 MAX_PAGE = 100_000
 
@@ -40,11 +42,45 @@ class BoundedJSONProvider(DefaultJSONProvider):
             raise ValueError("JSON nested too deeply") from None
 
 
+class NulCharacter(ZhifaError):
+    code = "bad_request"
+    status = 400
+
+
+def _nul_in_request() -> bool:
+    fields = list(request.args.items(multi=True))
+    if request.method in ("POST", "PUT", "PATCH"):
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            fields += request.form.items(multi=True)
+        elif request.is_json and b"\\u0000" in request.get_data(cache=True):  # parsed only when it may hold one
+            try:
+                return _has_nul(request.get_json(silent=True))
+            except RecursionError:
+                return True
+    return any("\x00" in (key or "") or "\x00" in (value or "") for key, value in fields)  # a part may have no name
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
     provider = BoundedJSONProvider(app)
     provider.ensure_ascii = app.json.ensure_ascii  # type: ignore[attr-defined]
     app.json = provider
+
+    @app.before_request
+    def refuse_nul() -> None:
+        """PostgreSQL stores no NUL character in text: the statement failed and the request was a 500."""
+        if _nul_in_request():
+            raise NulCharacter("请求中含有空字符，无法保存 (NUL characters are not accepted)")
 
     @app.after_request
     def headers(response: Response) -> Response:
