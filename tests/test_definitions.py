@@ -195,6 +195,16 @@ def test_dmn_xsd_violation_is_rejected_with_its_line(ctx, mini):
     problem_at(details, MINI_DMN, line=line_of(text, "SOMETIMES"), kind="xsd")
 
 
+def test_dmn_without_a_decision_is_rejected_not_crashing(ctx, mini):
+    """SpiffWorkflow's DMN parser indexes the first decision unguarded (IndexError: a 500 from the
+    upload fuzzer); an empty DMN file is a listed problem like any other."""
+    text = original(MINI_DMN)
+    empty = text[: text.index("  <decision ")] + text[text.index("</decision>") + len("</decision>\n"):]
+    assert "<decision" not in empty
+    details = rejected(with_file(MINI_DMN, empty))
+    assert any(d["file"] == MINI_DMN for d in details), details
+
+
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
 LAUGHS = "".join(
     [f'<!ENTITY {chr(97 + k)} "{("&" + chr(96 + k) + ";") * 10 if k else "a" * 10}">' for k in range(8)]

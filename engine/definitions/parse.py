@@ -160,5 +160,5 @@ def _guard(parsed: ParsedBundle, path: str, action: Any, context: str = "") -> N
             located_file, line = parsed.locate(element)
             file_name = file_name or located_file
         parsed.problems.append(Problem(file_name, str(exc).split("\n")[0], line=line, element=element, kind="reference"))
-    except (SpiffWorkflowException, KeyError, ValueError, TypeError, AttributeError) as exc:
+    except (SpiffWorkflowException, LookupError, ValueError, TypeError, AttributeError) as exc:  # LookupError: a DMN without a decision
         parsed.problems.append(Problem(path, f"解析失败 (parse error): {exc}", element=context or None, kind="reference"))
