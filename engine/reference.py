@@ -49,7 +49,12 @@ def reference() -> Reference:
     memo = db.session.info.get(MEMO)
     if memo is not None:
         return memo  # type: ignore[no-any-return]
-    revision = current_revision()
+    return at_revision(current_revision())
+
+
+def at_revision(revision: int) -> Reference:
+    """The reference data of ``revision``, read by the caller in this transaction (it may ride along
+    with a statement of the caller's own: one round trip less, see ``REVISION``)."""
     cached = _current[0] if _current else None
     if cached is not None and cached.revision == revision:
         db.session.info[MEMO] = cached
@@ -61,11 +66,11 @@ def reference() -> Reference:
     return fresh
 
 
-_REVISION = select(ConfigRevision.__table__.c.value).where(ConfigRevision.__table__.c.id == 1)
+REVISION = select(ConfigRevision.__table__.c.value).where(ConfigRevision.__table__.c.id == 1)
 
 
 def current_revision() -> int:
-    value = db.session.connection().execute(_REVISION).scalar()
+    value = db.session.connection().execute(REVISION).scalar()
     return int(value or 0)
 
 

@@ -9,7 +9,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import make_transient_to_detached
 
-from .. import audit, case_clock, clock
+from .. import audit, case_clock, clock, reference
 from ..access import get_case
 from ..case_clock import ClockRecorder
 from ..definitions.specs import active_spec
@@ -61,13 +61,14 @@ def start_case(actor: User, procedure: str, party: dict[str, Any], facts: dict[s
             raise InvalidInput(f"无效的事实字段 '{key}' (facts are flat snake_case keys with scalar values)")
         if key in RESERVED_NAMES:
             raise InvalidInput(f"事实字段 '{key}' 由系统设定，不能填写 (reserved name)", details=[{"field": key, "message": "保留字段"}])
-    spec_row = active_spec(procedure)
-    if not spec_row.startable:
-        raise InvalidInput(f"“{procedure}”只能由其他程序调用，不能直接立案 (this process runs only as a call activity)")
     now = clock.now()
     year = now.astimezone(clock.SHANGHAI).year
     agency = unit.agency_short_name or unit.code
+    # First: the number (given back if anything below refuses), which also brings the reference revision.
     number, case_id, instance_id = _take_case_number(agency, year)
+    spec_row = active_spec(procedure)
+    if not spec_row.startable:
+        raise InvalidInput(f"“{procedure}”只能由其他程序调用，不能直接立案 (this process runs only as a call activity)")
     deadlines, recorder = Deadlines(), ClockRecorder()
     workflow = new_workflow(spec_row.id, deadlines, recorder)
     case_number = f"{agency}案〔{year}〕{number}号"
@@ -192,14 +193,17 @@ _INSERTS = {m: insert(m.__table__).inline() for m in (Case, ProcessInstance)}
 _INSERTS_RETURNING = {m: insert(m.__table__).returning(m.__table__.c.id) for m in (Case, ProcessInstance)}
 # PostgreSQL: the case number and both ids in one statement, so that the case's rows need no
 # answer from the database and travel with the commit (engine/models/writebehind.py).
+# The reference-data revision rides along too: the command's first statement answers all of it.
 _TAKE_WITH_IDS = taking(*(func.nextval(func.pg_get_serial_sequence(f'"{m.__tablename__}"', "id"))
-                          for m in (Case, ProcessInstance)))
+                          for m in (Case, ProcessInstance)), reference.REVISION.scalar_subquery())
 
 
 def _take_case_number(agency: str, year: int) -> tuple[int, int | None, int | None]:
     if db.session.connection().dialect.name != "postgresql":
         return next_number(agency, "case", year), None, None  # SQLite: ids come back from the INSERTs
-    number, case_id, instance_id = take_number(agency, "case", year, _TAKE_WITH_IDS)
+    number, case_id, instance_id, revision = take_number(agency, "case", year, _TAKE_WITH_IDS)
+    if db.session.info.get(reference.MEMO) is None:
+        reference.at_revision(int(revision or 0))
     return int(number), int(case_id), int(instance_id)
 
 

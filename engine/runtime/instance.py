@@ -19,7 +19,7 @@ from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, insert, select
 
-from .. import audit, clock
+from .. import audit, clock, reference
 from ..case_clock import ClockRecorder, apply_events
 from ..definitions.specs import load_specs
 from ..errors import Conflict, NotFound
@@ -56,15 +56,19 @@ def script_engine(deadlines: Deadlines, recorder: ClockRecorder) -> Any:
     return make_script_engine({"deadline": deadlines.deadline_iso, "case_clock": recorder})
 
 
+# The reference-data revision rides along: every command that locks an instance reads it next.
+_LOCK = (select(ProcessInstance, reference.REVISION.scalar_subquery()).where(ProcessInstance.id == bindparam("b_id"))
+         .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
+
+
 def lock_instance(instance_id: int) -> ProcessInstance:
     """Row-lock the instance (PostgreSQL FOR UPDATE; SQLite holds the database write lock)."""
-    instance = db.session.scalars(
-        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update(of=ProcessInstance).execution_options(
-            populate_existing=True
-        )
-    ).first()
-    if instance is None:
+    row = db.session.execute(_LOCK, {"b_id": instance_id}).first()
+    if row is None:
         raise NotFound("流程实例不存在 (process instance not found)")
+    instance, revision = row
+    if db.session.info.get(reference.MEMO) is None:
+        reference.at_revision(int(revision or 0))
     return instance
 
 
