@@ -12,7 +12,7 @@ from sqlalchemy import Select, select
 
 from . import clock
 from .errors import NotFound
-from .models import Case, CaseOfficer, Task, User, db
+from .models import WHOLE_USER, Case, CaseOfficer, Task, User, db
 from .roles import CREDENTIAL_KINDS, LANE_ROLES
 
 # Supervisors and administrators read across units; officers only their own.
@@ -55,7 +55,9 @@ def eligible_users(task: Task) -> list[User]:
 
 
 def unit_officers(unit_id: int) -> list[User]:
-    return list(db.session.scalars(select(User).where(User.unit_id == unit_id, User.active.is_(True)).order_by(User.username)))
+    """Active officers of the unit, whole (roles and credentials: eligibility reads both), in one query."""
+    return list(db.session.scalars(select(User).options(*WHOLE_USER).where(User.unit_id == unit_id, User.active.is_(True))
+                                   .order_by(User.username)).unique())
 
 
 def why_not_eligible(user: User, task: Task) -> str | None:
@@ -78,11 +80,21 @@ def eligibility(tasks: list[Task], users: list[User]) -> dict[tuple[str, int], s
         ):
             performed.setdefault((case_id, bpmn_id, user_id), name)
     today = clock.today_shanghai()
-    return {(task.id, user.id): _reason(user, task, today, designated, performed) for task in tasks for user in users}
+    # What depends on the officer and the kind of step only is decided once per pair, not once per
+    # task: a unit head's page checks 25 tasks against every officer, mostly of a few kinds of step.
+    standing: dict[tuple[int, int, str, str | None], str | None] = {}
+    out: dict[tuple[str, int], str | None] = {}
+    for task in tasks:
+        for user in users:
+            key = (user.id, task.unit_id, task.role, task.requires_credential)
+            if key not in standing:
+                standing[key] = _standing(user, task, today)
+            out[(task.id, user.id)] = standing[key] or _separation(user, task, designated, performed)
+    return out
 
 
-def _reason(user: User, task: Task, today: dt.date, designated: set[tuple[int, str, int]],
-            performed: dict[tuple[int, str, int], str]) -> str | None:
+def _standing(user: User, task: Task, today: dt.date) -> str | None:
+    """Whether the officer may take this kind of step at all: active, unit, role, credential."""
     if not user.active:
         return "账号已停用 (account disabled)"
     if task.unit_id != user.unit_id:
@@ -93,6 +105,14 @@ def _reason(user: User, task: Task, today: dt.date, designated: set[tuple[int, s
         if not any(c.kind == task.requires_credential and c.valid_on(today) for c in user.credentials):
             label = CREDENTIAL_KINDS.get(task.requires_credential, task.requires_credential)
             return f"无有效的{label} (no valid credential {task.requires_credential})"
+    return None
+
+
+def _separation(user: User, task: Task, designated: set[tuple[int, str, int]],
+                performed: dict[tuple[int, str, int], str]) -> str | None:
+    """Separation of duty within this task's case (法 Art. 42, 58, 64(4))."""
+    if not task.separate_from:
+        return None
     separate = [s.strip() for s in (task.separate_from or "").split(",") if s.strip()]
     for field in (s[1:] for s in separate if s.startswith("@")):
         if (task.case_id, field, user.id) in designated:

@@ -10,12 +10,11 @@ import secrets
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit, clock
 from .errors import Forbidden, InvalidInput, NotFound
-from .models import ApiToken, Credential, OrgUnit, Role, User, db
+from .models import WHOLE_USER, ApiToken, Credential, OrgUnit, Role, User, db
 from .roles import ALL_ROLES, CREDENTIAL_KINDS
 from .transaction import command
 
@@ -97,11 +96,6 @@ def issue_token(user: User, actor: str = "system") -> str:
     db.session.add(ApiToken(user_id=user.id, token_hash=token_hash(token), created_at=clock.now()))
     audit.record("token.issued", actor, {"username": user.username})
     return token
-
-
-# Every request loads its user with unit, roles and credentials (access checks read all three): one
-# query with joins instead of three round trips (a handful of roles x credentials rows at most).
-WHOLE_USER = (joinedload(User.roles), joinedload(User.credentials))
 
 
 def user_for_token(token: str) -> User | None:

@@ -8,11 +8,12 @@ from .deployment import ActiveProcess, Deployment, DeploymentFile, ProcessSpec
 from .document import Document, DocumentType
 from .draft import Draft
 from .notification import Notification
-from .org import ApiToken, Credential, OrgUnit, Role, User, user_role
+from .org import WHOLE_USER, ApiToken, Credential, OrgUnit, Role, User, user_role
 from .publication import Publication
 from .time_limit import CalendarDay, CalendarYear, TimeLimit
 
 __all__ = [
+    "WHOLE_USER",
     "ActiveProcess",
     "ApiToken",
     "AuditEvent",
