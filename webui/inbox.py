@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, get_template_attribute, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import Select, func, select
@@ -62,11 +62,36 @@ def index() -> str:
             holders = [u for u in officers if u.has_role(t.role)]
             reassign_to[t.id] = [u for u in holders if reasons[(t.id, u.id)] is None and u.id != t.assignee_id]
             not_eligible[t.id] = [u for u in holders if reasons[(t.id, u.id)] is not None]  # shown with the reason
+    rendered_options, rendered_excluded = _officer_lists(reassign_to, not_eligible, reasons)
     return render_template(
         "inbox.html", scope=scope, scopes=scopes, tasks=rows, total=total, page=page, per_page=PER_PAGE, count_cap=COUNT_CAP,
         pages=max(page + has_next, -(-min(total, COUNT_CAP) // PER_PAGE)), procedure=procedure, q=q or "", sort=sort, sorts=list(SORTS),
         procedures=PROCEDURES, reassign_to=reassign_to, not_eligible=not_eligible, reasons=reasons,
+        rendered_options=rendered_options, rendered_excluded=rendered_excluded,
     )
+
+
+def _officer_lists(reassign_to: dict[str, list[User]], not_eligible: dict[str, list[User]],
+                   reasons: dict[tuple[str, int], str | None]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each distinct officer list of a unit head's page rendered once: rows of the same kind of step
+    offer the same officers (25 rows x every officer was most of the page's cost)."""
+    options_macro = get_template_attribute("_macros.html", "officer_options")
+    excluded_macro = get_template_attribute("_macros.html", "not_eligible_items")
+    options: dict[tuple[int, ...], Any] = {}
+    excluded: dict[tuple[tuple[int, str | None], ...], Any] = {}
+    out_options, out_excluded = {}, {}
+    for task_id, officers in reassign_to.items():
+        key = tuple(u.id for u in officers)
+        if key not in options:
+            options[key] = options_macro(officers)  # a macro returns escaped Markup
+        out_options[task_id] = options[key]
+    for task_id, officers in not_eligible.items():
+        pairs = [(u, reasons[(task_id, u.id)]) for u in officers]
+        key2 = tuple((u.id, reason) for u, reason in pairs)
+        if key2 not in excluded:
+            excluded[key2] = excluded_macro(pairs)
+        out_excluded[task_id] = excluded[key2]
+    return out_options, out_excluded
 
 
 def capped_count(query: Select[tuple[Task]], cap: int = COUNT_CAP) -> int:
