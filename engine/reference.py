@@ -52,6 +52,13 @@ def reference() -> Reference:
     return at_revision(current_revision())
 
 
+def seen_revision(revision: int) -> None:
+    """The caller read ``revision`` along with a statement of its own: the transaction's reference
+    data needs no query of its own (unless it was already read)."""
+    if db.session.info.get(MEMO) is None:
+        at_revision(revision)
+
+
 def at_revision(revision: int) -> Reference:
     """The reference data of ``revision``, read by the caller in this transaction (it may ride along
     with a statement of the caller's own: one round trip less, see ``REVISION``)."""

@@ -73,14 +73,10 @@ def _write(conn: Connection) -> None:
 
 @event.listens_for(Engine, "before_execute")
 def _read_barrier(conn: Connection, clauseelement: Any, multiparams: Any, params: Any, options: Any) -> None:
-    if conn.info.get(QUEUE):
-        _write(conn)  # the queue is popped first, so these statements do not come back here
+    _write(conn)  # the queue is popped first, so these statements do not come back here
 
 
-@event.listens_for(Engine, "commit")
-def _before_commit(conn: Connection) -> None:
-    if conn.info.get(QUEUE):
-        _write(conn)
+event.listen(Engine, "commit", _write)  # a commit by any path (not only ``commit`` above) writes the queue first
 
 
 @event.listens_for(Engine, "rollback")

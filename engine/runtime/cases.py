@@ -202,8 +202,7 @@ def _take_case_number(agency: str, year: int) -> tuple[int, int | None, int | No
     if db.session.connection().dialect.name != "postgresql":
         return next_number(agency, "case", year), None, None  # SQLite: ids come back from the INSERTs
     number, case_id, instance_id, revision = take_number(agency, "case", year, _TAKE_WITH_IDS)
-    if db.session.info.get(reference.MEMO) is None:
-        reference.at_revision(int(revision or 0))
+    reference.seen_revision(int(revision or 0))
     return int(number), int(case_id), int(instance_id)
 
 

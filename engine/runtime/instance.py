@@ -67,8 +67,7 @@ def lock_instance(instance_id: int) -> ProcessInstance:
     if row is None:
         raise NotFound("流程实例不存在 (process instance not found)")
     instance, revision = row
-    if db.session.info.get(reference.MEMO) is None:
-        reference.at_revision(int(revision or 0))
+    reference.seen_revision(int(revision or 0))
     return instance
 
 
