@@ -43,6 +43,7 @@ def prepare_database(app: Flask, with_demo: bool = True) -> None:
     upgrade(directory=app.extensions["migrate"].directory)
     with writing():
         _seed_and_deploy(app, with_demo)
+        db.session.commit()
 
 
 def _seed_and_deploy(app: Flask, with_demo: bool) -> None:

@@ -114,3 +114,9 @@ def writing() -> Iterator[None]:
         yield
     finally:
         _write_intent.reset(token)
+        # A writer's transaction never outlives its block: on SQLite it holds the database-wide
+        # write lock, so one left open (a path that found nothing to do and returned without a
+        # commit) would lock every other connection out for the life of the process. Whatever was
+        # not committed by now was not meant to be.
+        if session.in_transaction():
+            session.rollback()
