@@ -16,8 +16,11 @@ How periods are counted, and why:
 - A period "within N days" ends at 24:00 China Standard Time of its last day (民法典第二百零三条).
   ``deadline`` returns that instant as the next day's 00:00 in Asia/Shanghai (an exclusive end),
   always Shanghai-aware, never in the server's zone.
-- A year whose notice has not been entered raises ``CalendarMissing``: guessing on weekends alone
-  would silently give the party a wrong deadline.
+- A year whose notice has not been entered is counted **provisionally** on weekends alone (暂定):
+  the State Council publishes the next year's notice in November or December, and work (立案 in
+  December, whose 90-day clock ends in the next year) must not stop until an administrator enters
+  it. ``is_provisional`` tells whether a period touched such a year, so that the deadline is shown
+  as 暂定 and recomputed when the year is entered (engine/registry.py).
 - An amount of 0 means the start day itself: its end (24:00) is the deadline, with no roll-forward.
 """
 
@@ -31,7 +34,7 @@ from importlib import resources
 from typing import Any, Literal
 
 from engine.clock import SHANGHAI
-from engine.errors import CalendarMissing, InvalidInput
+from engine.errors import InvalidInput
 
 UNITS = ("working_days", "natural_days", "hours")
 DAY_UNITS = ("working_days", "natural_days")
@@ -96,15 +99,21 @@ class Calendar:
     def is_working_day(self, d: date) -> bool:
         """A make-up day works, a holiday rests, otherwise Monday–Friday work (国务院 notice)."""
         d = _as_date(d)
-        if d.year not in self._years:
-            raise CalendarMissing(
-                f"{d.year} 年的节假日安排尚未录入，无法计算期限；请管理员先录入该年度日历。",
-                {"year": d.year, "date": d.isoformat()},
-            )
         entry = self._days.get(d)
         if entry is not None:
             return entry.kind == "workday"
         return d.weekday() < 5
+
+    def covers(self, year: int) -> bool:
+        """Whether ``year``'s holiday notice has been entered (otherwise weekends alone: 暂定)."""
+        return year in self._years
+
+    def is_provisional(self, start: date | datetime, end: date | datetime) -> bool:
+        """Whether a period from ``start`` to ``end`` (a last day or an exclusive end instant) was
+        counted through a year without a notice: its end may move once that year is entered."""
+        first = _start_date(start)
+        last = _start_date(end - timedelta(microseconds=1)) if isinstance(end, datetime) else _as_date(end)
+        return any(y not in self._years for y in range(first.year, max(first.year, last.year) + 1))
 
     def add_working_days(self, start: date, n: int) -> date:
         """The ``n``-th working day after ``start`` (法 Art. 85: 二日、三日、五日、七日 are working days).

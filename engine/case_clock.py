@@ -146,7 +146,14 @@ def recompute_deadline(case: Case, deadlines: Deadlines) -> dt.datetime | None:
 
 
 def _recompute(case: Case, deadlines: Deadlines) -> None:
+    set_deadline(case, deadlines)
+
+
+def set_deadline(case: Case, deadlines: Deadlines) -> None:
+    """Recompute the clock's deadline and whether it is 暂定 (counted through a year without a notice)."""
     case.clock_deadline = recompute_deadline(case, deadlines)
+    case.clock_provisional = bool(case.clock_deadline and case.clock_started_on
+                                  and deadlines.calendar.is_provisional(case.clock_started_on, case.clock_deadline))
 
 
 def _as_date(value: Any) -> dt.date:

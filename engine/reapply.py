@@ -19,11 +19,12 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from . import audit, clock
-from .case_clock import CLOCK_KEY, recompute_deadline
+from .case_clock import CLOCK_KEY, set_deadline
 from .definitions.specs import load_specs
 from .errors import Forbidden, InvalidInput, NotFound, ZhifaError
 from .limits import Deadlines
 from .models import Case, ProcessInstance, Task, TimeLimit, User, db
+from .reference import uncommitted
 from .runtime.instance import lock_instance, open_session, save
 from .transaction import command, user_error
 
@@ -66,17 +67,72 @@ def apply_limit_change(actor: User, key: str, reason: str) -> list[Change]:
             assert case is not None
             limit = deadlines.limit(key)
             case.clock_amount, case.clock_unit = limit.amount, limit.unit
-            case.clock_deadline = recompute_deadline(case, deadlines)
+            set_deadline(case, deadlines)
         elif change.kind == "task":
             task = db.session.get(Task, change.task_id)
             assert task is not None
             task.due_at, task.warn_at = deadlines.task_due(key, task.created_at)
+            task.due_provisional = deadlines.calendar.is_provisional(task.created_at, task.due_at)
             task.deadline_state = "normal"
         else:
             _rearm_timers(change.instance_id or 0, key)
         audit.record("deadline.reapplied", actor.username, {"key": key, "reason": reason, **change.to_dict()},
                      case_id=change.case_id, task_id=change.task_id, instance_id=change.instance_id)
     audit.record("time_limit.reapplied", actor.username, {"key": key, "reason": reason, "changes": len(changes)})
+    return changes
+
+
+def recompute_provisional(actor: str, reason: str) -> list[Change]:
+    """Recompute every 暂定 deadline on the calendar now in force (a year's notice was just entered).
+
+    Runs inside the command that entered the year, so the new calendar and every moved deadline
+    commit together. Only rows marked provisional are read: tasks and case clocks by their flag,
+    and only the instances whose waiting timers fell in a year without a notice are deserialized.
+    Timers re-evaluate their own ``deadline(...)`` expression on the recorded facts; a timer that
+    does not count on the calendar (``'PT5D'``) keeps its date.
+    """
+    uncommitted()  # the calendar just entered, for this transaction only
+    deadlines = Deadlines()
+    calendar = deadlines.calendar
+    changes: list[Change] = []
+    tasks = db.session.execute(
+        select(Task, Case.case_number).join(Case, Case.id == Task.case_id)
+        .where(Task.status == "open", Task.due_provisional.is_(True)).order_by(Task.created_at)
+    ).all()
+    for task, number in tasks:
+        if task.time_limit is None or task.time_limit not in deadlines.reference.limits:
+            continue
+        old = task.due_at
+        task.due_at, task.warn_at = deadlines.task_due(task.time_limit, task.created_at)
+        task.due_provisional = calendar.is_provisional(task.created_at, task.due_at)
+        if task.deadline_state != "normal" and task.due_at != old:
+            task.deadline_state = "normal"  # the next sweep flags it again against the new dates
+        changes.append(Change("task", task.case_id, number, task.name, _iso(old), _iso(task.due_at), task_id=task.id))
+    for case in db.session.scalars(select(Case).where(Case.clock_provisional.is_(True))):
+        old = case.clock_deadline
+        set_deadline(case, deadlines)
+        if case.clock_state == "overdue" and case.clock_deadline and case.clock_deadline > clock.now():
+            case.clock_state = "running"
+        changes.append(Change("clock", case.id, case.case_number, "办案期限", _iso(old), _iso(case.clock_deadline)))
+    instance_ids = list(db.session.scalars(
+        select(ProcessInstance.id).where(ProcessInstance.timers_provisional.is_(True),
+                                         ProcessInstance.status.in_(("running", "suspended")))
+    ))
+    pattern = re.compile(r"\bdeadline\(")
+    for instance_id in instance_ids:
+        instance = lock_instance(instance_id)
+        session = open_session(instance, actor)
+        for task in _waiting_timers(session.workflow, _timer_specs(instance.process_spec_id, pattern)):
+            old_value = task.internal_data.get("event_value")
+            task.internal_data["event_value"] = _evaluate(session.workflow, task)
+            if not _same_instant(old_value, task.internal_data["event_value"]):
+                changes.append(Change("timer", instance.case_id, instance.case.case_number,
+                                      task.task_spec.bpmn_name or task.task_spec.name, str(old_value),
+                                      task.internal_data["event_value"], instance_id=instance_id))
+        save(session)
+    for change in changes:
+        audit.record("deadline.recomputed", actor, {"reason": reason, **change.to_dict()},
+                     case_id=change.case_id, task_id=change.task_id, instance_id=change.instance_id)
     return changes
 
 
@@ -153,9 +209,9 @@ def _rearm_timers(instance_id: int, key: str) -> None:
     save(session)
 
 
-def _timer_specs(process_spec_id: int, key: str) -> set[str]:
-    """Names of timer task specs whose expression calls ``deadline('<key>', ...)``."""
-    pattern = re.compile(r"deadline\(\s*['\"]" + re.escape(key) + r"['\"]")
+def _timer_specs(process_spec_id: int, key: str | re.Pattern[str]) -> set[str]:
+    """Names of timer task specs whose expression calls ``deadline('<key>', ...)`` (or matches ``key``)."""
+    pattern = key if isinstance(key, re.Pattern) else re.compile(r"deadline\(\s*['\"]" + re.escape(key) + r"['\"]")
     spec, subprocess_specs = load_specs(process_spec_id)
     names = set()
     for process in (spec, *subprocess_specs.values()):

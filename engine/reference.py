@@ -92,6 +92,15 @@ def bump_revision() -> None:
         db.session.flush()
 
 
+def uncommitted() -> Reference:
+    """This transaction's own reference data, after it changed some (call after ``bump_revision``
+    and a flush): used for the rest of the transaction, never put in the process-wide cache, since
+    the transaction may still roll back and another one then commit a different revision N+1."""
+    fresh = _load(current_revision())
+    db.session.info[MEMO] = fresh
+    return fresh
+
+
 def forget() -> None:
     """Drop the cache (tests that reset the database restart revisions at zero)."""
     with _lock:

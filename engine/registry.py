@@ -3,7 +3,8 @@
 Each change is one transaction that validates against the legal bounds, writes an audit event
 (old → new, who, when, why) and bumps the configuration revision, so every process computes the
 next deadline with the new value at once. Open cases keep their dates until ``engine.reapply``
-is run for the limit.
+is run for the limit; entering a year's holiday notice recomputes every 暂定 (provisional)
+deadline in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from . import audit, clock
 from .calendar import UNITS
 from .errors import Forbidden, InvalidInput, NotFound
 from .models import CalendarDay, CalendarYear, TimeLimit, User, db
-from .reference import bump_revision
+from .reapply import recompute_provisional
+from .reference import bump_revision, reference
 from .transaction import command
 
 UNIT_LABELS = {"working_days": "工作日", "natural_days": "自然日", "hours": "小时"}
@@ -100,15 +102,22 @@ def set_calendar_year(actor: User, year: int, days: Any, reason: str) -> dict[st
     audit.record("calendar.changed", actor.username,
                  {"year": year, "reason": reason, "old": old["days"], "new": new_days, "was_entered": old["entered"]})
     bump_revision()
-    db.session.flush()
-    return {"year": year, "entered": True, "days": new_days}
+    db.session.flush()  # the reference data below is read with Core: it must see the new rows
+    recomputed = recompute_provisional(actor.username, f"录入 {year} 年节假日安排：{reason}")
+    return {"year": year, "entered": True, "days": new_days, "recomputed": [c.to_dict() for c in recomputed]}
 
 
-def missing_years(ahead: int = 1) -> list[int]:
-    """This year and the next ``ahead`` years that have no calendar entered (shown as a warning)."""
-    this_year = clock.today_shanghai().year
-    entered = set(db.session.scalars(select(CalendarYear.year)))
-    return [y for y in range(this_year, this_year + ahead + 1) if y not in entered]
+WARN_FROM_MONTH = 11  # the State Council publishes next year's notice in November or December
+
+
+def missing_years() -> list[int]:
+    """Years whose notice administrators and unit heads are warned about: this year whenever it is
+    missing, next year from 1 November (deadlines running into it are 暂定 until it is entered)."""
+    today = clock.today_shanghai()
+    covered = reference().calendar
+    assert covered is not None
+    wanted = [today.year] + ([today.year + 1] if today.month >= WARN_FROM_MONTH else [])
+    return [y for y in wanted if not covered.covers(y)]
 
 
 def _parse_days(year: int, days: Any) -> list[tuple[dt.date, str, str]]:
@@ -123,13 +132,13 @@ def _parse_days(year: int, days: Any) -> list[tuple[dt.date, str, str]]:
         try:
             day = dt.date.fromisoformat(str(item.get("date", "")))
         except ValueError:
-            errors.append({"field": f"days.{i}.date", "message": "日期格式应为 YYYY-MM-DD"})
+            errors.append({"field": f"days.{i}.date", "message": f"日期“{str(item.get('date', ''))[:20]}”格式应为 YYYY-MM-DD"})
             continue
         kind, name = item.get("kind"), str(item.get("name", ""))[:60]
         if day.year != year:
             errors.append({"field": f"days.{i}.date", "message": f"{day} 不属于 {year} 年"})
         elif kind not in DAY_KINDS:
-            errors.append({"field": f"days.{i}.kind", "message": "kind 须为 holiday 或 workday"})
+            errors.append({"field": f"days.{i}.kind", "message": "类型须为放假（holiday）或调休上班（workday）"})
         elif kind == "workday" and day.weekday() < 5:
             errors.append({"field": f"days.{i}.kind", "message": f"{day} 本是工作日，调休上班只能是周末"})
         elif day in out:
@@ -137,7 +146,8 @@ def _parse_days(year: int, days: Any) -> list[tuple[dt.date, str, str]]:
         else:
             out[day] = (day, kind, name)
     if errors:
-        raise InvalidInput("日历数据有误：" + "；".join(e["message"] for e in errors[:5]), details=errors)
+        rows = "；".join(f"第 {int(e['field'].split('.')[1]) + 1} 行：{e['message']}" for e in errors[:5])
+        raise InvalidInput(f"日历数据有误，请修改后再保存 (invalid calendar rows)：{rows}", details=errors)
     return sorted(out.values())
 
 

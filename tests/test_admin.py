@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from engine import clock
@@ -73,11 +74,16 @@ def test_missing_next_year_calendar_is_flagged_and_can_be_entered(app, people, f
     home = admin.get("/admin/").get_data(as_text=True)
     assert "2027 年的节假日安排尚未录入" in home
     token = csrf(admin, "/admin/calendar/2027")
-    r = admin.post("/admin/calendar/2027", data={"days": "2027-01-01 holiday 元旦\n2027-01-04 workday 错误", "reason": "录入",
-                                                 "csrf_token": token})
-    assert r.status_code == 200 and "周末" in r.get_data(as_text=True)
-    r = admin.post("/admin/calendar/2027", data={"days": "2027-01-01 holiday 元旦", "reason": "国务院办公厅通知",
-                                                 "csrf_token": token})
+    page = admin.get("/admin/calendar/2027").get_data(as_text=True)
+    assert 'name="day-0-date"' in page and "<textarea id=\"days\"" not in page  # one row per day, not a text area
+    rows = {"day-0-date": "2027-01-01", "day-0-kind": "holiday", "day-0-name": "元旦",
+            "day-1-date": "2027-01-04", "day-1-kind": "workday", "day-1-name": "错误"}
+    r = admin.post("/admin/calendar/2027", data={**rows, "reason": "录入", "csrf_token": token})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 200 and "第 2 行" in body and "周末" in body  # the bad row is named
+    assert 'value="元旦"' in body and 'value="错误"' in body  # what was typed is kept
+    del rows["day-1-date"], rows["day-1-kind"], rows["day-1-name"]
+    r = admin.post("/admin/calendar/2027", data={**rows, "reason": "国务院办公厅通知", "csrf_token": token})
     assert r.status_code == 302
     assert "2027 年的节假日安排尚未录入" not in admin.get("/admin/").get_data(as_text=True)
 
@@ -109,3 +115,15 @@ def test_calendar_api_reads_and_replaces_a_year(api):
     assert status == 200 and body["entered"]
     status, body = api("a_handler1").get("/calendar/deadline", start="2026-12-31", amount=1, unit="working_days")
     assert status == 200 and body["last_day"] == "2027-01-04"
+
+
+@pytest.mark.parametrize("username, warned", [("a_head", True), ("admin", True), ("a_handler1", False)])
+def test_unit_heads_and_administrators_are_warned_of_next_years_calendar_from_november(app, people, frozen, username, warned):
+    frozen.set(dt.datetime(2026, 10, 31, 9, tzinfo=clock.SHANGHAI))
+    client = logged_in(app, username)
+    assert "zf-calendar-missing" not in client.get("/notifications").get_data(as_text=True)  # before 1 November
+    frozen.set(dt.datetime(2026, 11, 1, 9, tzinfo=clock.SHANGHAI))
+    page = client.get("/notifications").get_data(as_text=True)
+    assert ("2027 年的节假日安排尚未录入" in page) is warned
+    if warned:
+        assert "暂定" in page

@@ -24,7 +24,7 @@ from engine.calendar import (
     parse_start,
 )
 from engine.clock import SHANGHAI
-from engine.errors import CalendarMissing, InvalidInput
+from engine.errors import InvalidInput
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -428,30 +428,37 @@ def test_working_days_between_counts_the_half_open_interval(cal: Calendar) -> No
 # --- missing calendar years -----------------------------------------------------------------------
 
 
-def test_2027_without_a_calendar_is_flagged_not_guessed(cal: Calendar) -> None:
-    with pytest.raises(CalendarMissing) as exc:
-        cal.is_working_day(date(2027, 1, 4))
-    assert "2027 年的节假日安排尚未录入" in exc.value.message
-    assert exc.value.details["year"] == 2027
+def test_2027_without_a_calendar_is_counted_on_weekends_provisionally(cal: Calendar) -> None:
+    assert not cal.covers(2027)
+    assert cal.is_working_day(date(2027, 1, 4))  # Monday
+    assert not cal.is_working_day(date(2027, 1, 2))  # Saturday
+    assert cal.is_working_day(date(2027, 1, 1))  # 元旦 is not known yet: only weekends rest
 
 
-def test_working_day_period_running_into_2027_raises_calendar_missing(cal: Calendar) -> None:
-    # Sun 2026-12-20 + 15 working days reaches January 2027.
-    with pytest.raises(CalendarMissing, match="2027"):
-        cal.deadline(date(2026, 12, 20), 15, "working_days")
+def test_working_day_period_running_into_2027_is_provisional(cal: Calendar) -> None:
+    # Sun 2026-12-20 + 15 working days: 12-21..25 (5), 12-28..31 (4), Fri 01-01 (10), 01-04..08 (15).
+    end = cal.deadline(date(2026, 12, 20), 15, "working_days")
+    assert end == datetime(2027, 1, 9, tzinfo=SHANGHAI)
+    assert cal.is_provisional(date(2026, 12, 20), end)
+    assert not cal.is_provisional(date(2026, 12, 1), cal.deadline(date(2026, 12, 1), 5, "working_days"))
 
 
-def test_natural_day_period_ending_in_2027_raises_calendar_missing(cal: Calendar) -> None:
-    # Fri 2026-12-25 + 15 = 2027-01-09: whether that is a working day is unknown.
-    with pytest.raises(CalendarMissing, match="2027"):
-        cal.period_end(date(2026, 12, 25), 15, "natural_days")
+def test_natural_day_period_ending_in_2027_rolls_over_weekends_provisionally(cal: Calendar) -> None:
+    # Fri 2026-12-25 + 15 = Sat 2027-01-09 -> Mon 01-11 (weekends only until 2027 is entered).
+    assert cal.period_end(date(2026, 12, 25), 15, "natural_days") == date(2027, 1, 11)
+    assert cal.is_provisional(date(2026, 12, 25), date(2027, 1, 11))
+
+
+def test_a_period_ending_at_24_00_on_new_years_eve_is_not_provisional(cal: Calendar) -> None:
+    # The exclusive end 2027-01-01 00:00 is the end of 2026-12-31: only 2026 was counted.
+    assert not cal.is_provisional(date(2026, 12, 30), datetime(2027, 1, 1, tzinfo=SHANGHAI))
 
 
 def test_start_day_in_a_year_without_calendar_is_not_counted(cal: Calendar) -> None:
     # Start Tue 2024-12-31 is not counted; 2025-01-01 元旦 off, Thu 01-02=1.
     assert cal.add_working_days(date(2024, 12, 31), 1) == date(2025, 1, 2)
-    with pytest.raises(CalendarMissing, match="2024"):
-        cal.add_working_days(date(2024, 12, 30), 1)
+    assert cal.add_working_days(date(2024, 12, 30), 1) == date(2024, 12, 31)
+    assert cal.is_provisional(date(2024, 12, 30), date(2024, 12, 31))
 
 
 # --- invalid input --------------------------------------------------------------------------------

@@ -396,3 +396,45 @@ def test_ordinary_is_startable_though_called_but_hearing_and_review_are_not(ctx,
     for procedure in ("hearing", "legal_review"):
         with pytest.raises(InvalidInput, match="只能由其他程序调用"):
             start_case(user("a_handler1"), procedure, CITIZEN, {})
+
+
+# ------------------------------------------------------------------------------------------ year end
+def test_ordinary_filed_in_december_runs_to_decision_on_a_provisional_2027_calendar(run):
+    """立案 on 2026-12-04 with no 2027 notice entered: nothing is refused, 2027 deadlines are 暂定,
+    and entering the 2027 notice moves the one it touches and clears the mark (DOMAIN.md 期间)."""
+    run.frozen.set(at("2026-12-04", 9))
+    for name in ("a_head", "admin"):
+        run.api(name)  # tokens held before the case starts (a request in the test's context keeps its snapshot)
+    run.start("ordinary", COMPANY, {"violation": "未明码标价", "penalty_kind": "fine", "proposed_fine": 5000})
+    run.complete("register_lead", "a_handler1", {**LEAD_FILE, "lead_received_on": "2026-12-03"})
+    run.complete("file_case", "a_head", {**FILE_CASE, "filed_on": "2026-12-04"})
+    # 90 natural days from 12-04: Thu 2027-03-04, counted on weekends alone.
+    status, body = run.api("a_head").get(f"/cases/{run.case_id}")
+    assert status == 200
+    assert body["clock"]["deadline"] == "2027-03-05T00:00:00+08:00" and body["clock"]["provisional"] is True
+    status, body = run.api("admin").put("/calendar/2027", {
+        "days": [{"date": "2027-01-01", "kind": "holiday", "name": "元旦"},
+                 {"date": "2027-03-04", "kind": "holiday", "name": "测试假日"}],
+        "reason": "国务院办公厅关于 2027 年部分节假日安排的通知（测试）"})
+    assert status == 200, body
+    assert {c["kind"] for c in body["recomputed"]} >= {"clock"}
+    status, body = run.api("a_head").get(f"/cases/{run.case_id}")
+    # The last day is now a holiday: the period ends on the next working day, Fri 03-05.
+    assert body["clock"]["deadline"] == "2027-03-06T00:00:00+08:00" and body["clock"]["provisional"] is False
+    assert not any(t["provisional"] for t in body["tasks"])
+    run.complete("investigate", "a_handler1", INVESTIGATION)
+    run.complete("investigation_report", "a_handler1", report(fine=5000))
+    run.complete("notify_party", "a_handler1", notice(5000, served_on="2026-12-28"))
+    run.tick(dt.datetime(2027, 1, 6, 0, 0, 1, tzinfo=SH))  # 12-29, 30, 31, (01-01), 01-04, 01-05
+    assert run.ready() == ["decide"]
+    run.complete("decide", "a_chief", decision(fine=5000))
+    assert run.case.clock_state == "stopped"
+
+
+def test_a_task_due_in_a_year_without_a_notice_is_marked_provisional_in_the_api(run):
+    run.frozen.set(at("2026-12-28", 9))
+    run.start("ordinary", COMPANY, {"violation": "未明码标价", "penalty_kind": "fine", "proposed_fine": 5000})
+    [task] = [t for t in run.api("a_handler1").get(f"/cases/{run.case_id}")[1]["tasks"] if t["status"] == "open"]
+    assert task["due_at"] > "2027" and task["provisional"] is True
+    status, listed = run.api("a_handler1").get("/tasks", scope="available")
+    assert status == 200 and any(t["id"] == task["id"] and t["provisional"] for t in listed["items"])

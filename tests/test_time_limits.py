@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine import audit, clock
 from engine.case_clock import extend_case_clock
-from engine.errors import CalendarMissing, Forbidden, InvalidInput
+from engine.errors import Forbidden, InvalidInput
 from engine.models import AuditEvent, Case, Notification, ProcessInstance, Task, TimeLimit, db
 from engine.reapply import apply_limit_change, preview_limit_change
 from engine.registry import set_calendar_year, set_time_limit
@@ -131,21 +131,27 @@ def test_an_agency_setting_may_switch_to_natural_days(ctx, people, mini, frozen)
     assert task.due_at == at(2026, 3, 10)  # Mon 03-02 + 7 natural days = Mon 03-09, ends 24:00
 
 
-def test_a_deadline_in_a_year_without_calendar_is_refused_until_the_year_is_entered(ctx, people, mini, frozen):
+def test_a_deadline_in_a_year_without_calendar_is_provisional_until_the_year_is_entered(ctx, people, mini, frozen):
     frozen.set(at(2026, 12, 21, 9))
     case = start_case(user("a_handler1"), "mini", PARTY, {"proposed_fine": 1})
     [register] = open_tasks(case.id)
     complete_task(user("a_handler1"), register.id, {"facts": "事实清楚", "proposed_fine": 1})
     [serve_task] = open_tasks(case.id)
-    with pytest.raises(CalendarMissing, match="2027"):
-        complete_task(user("a_handler1"), serve_task.id, {"served_on": "2026-12-28"})
-    assert [t.id for t in open_tasks(case.id)] == [serve_task.id]  # nothing applied
-    set_calendar_year(user("admin"), 2027, [
+    complete_task(user("a_handler1"), serve_task.id, {"served_on": "2026-12-28"})  # never refused
+    # Weekends only: 12-29, 30, 31, Fri 01-01, Mon 01-04 -> 暂定 end 24:00 Mon 2027-01-04
+    assert instance_of(case.id).next_timer_at == at(2027, 1, 5)
+    assert instance_of(case.id).timers_provisional
+    result = set_calendar_year(user("admin"), 2027, [
         {"date": "2027-01-01", "kind": "holiday", "name": "元旦"},
     ], "国务院办公厅 2027 年节假日安排（测试）")
-    complete_task(user("a_handler1"), serve_task.id, {"served_on": "2026-12-28"})
     # 12-29, 30, 31, (01-01 holiday), 01-04, 01-05 -> ends 24:00 Tue 2027-01-05
+    db.session.remove()
     assert instance_of(case.id).next_timer_at == at(2027, 1, 6)
+    assert not instance_of(case.id).timers_provisional
+    [moved] = [c for c in result["recomputed"] if c["kind"] == "timer"]
+    assert moved["case_id"] == case.id and moved["new_due"].startswith("2027-01-06")
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "deadline.recomputed")).all()
+    assert [e.case_id for e in events] == [case.id]
 
 
 def test_calendar_entries_are_validated_and_changes_audited(ctx, people, mini, frozen):
@@ -164,14 +170,19 @@ def test_failing_instance_becomes_an_incident_and_does_not_stop_the_sweep(ctx, p
     serve(broken.id, "2026-12-22")  # statement period ends 24:00 Tue 12-29
     # Due a day later; its next task is limited in hours, which needs no calendar.
     healthy = start_case(user("a_handler1"), "mini_timer", PARTY, {"notice_on": "2026-12-21", "start_clock": False})
+    # The broken case's stored state cannot be read (e.g. damaged by hand): its timer cannot fire.
+    good_state = instance_of(broken.id).state
+    db.session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_of(broken.id).id)
+                       .values(state='{"damaged": '))
+    db.session.commit()
     frozen.set(at(2026, 12, 31, 0, 0, 1))
     result = fire_due_timers()
-    # The broken case's next task would be due in 2027, which has no calendar yet: an incident.
-    assert list(result.failed) == [instance_of(broken.id).id] and "2027" in result.failed[instance_of(broken.id).id]
+    assert list(result.failed) == [instance_of(broken.id).id]
     assert result.fired == [instance_of(healthy.id).id]
     assert [t.bpmn_id for t in open_tasks(healthy.id)] == ["after_notice"]
     assert instance_of(broken.id).error and fire_due_timers().failed == {}  # not retried blindly
-    set_calendar_year(user("admin"), 2027, [{"date": "2027-01-01", "kind": "holiday", "name": "元旦"}], "录入 2027 年日历")
+    db.session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_of(broken.id).id).values(state=good_state))
+    db.session.commit()
     retry_instance("admin", instance_of(broken.id).id)
     assert fire_due_timers().fired == [instance_of(broken.id).id]
     assert [t.bpmn_id for t in open_tasks(broken.id)] == ["decide"]

@@ -93,19 +93,23 @@ class CalendarView(AdminOnly, BaseView):
 
     @expose("/<int:year>", methods=["GET", "POST"])
     def edit(self, year: int) -> str | Response:
+        """One row per holiday or make-up day; a bad row is named by its number and kept as typed."""
         current = calendar_year(year)
-        text = "\n".join(f"{d['date']} {d['kind']} {d['name']}" for d in current["days"])
-        error, reason = None, ""
+        rows = [{"date": d["date"], "kind": d["kind"], "name": d["name"]} for d in current["days"]]
+        error, reason, row_errors = None, "", {}
         if request.method == "POST":
-            text, reason = request.form.get("days", ""), request.form.get("reason", "")
+            rows, reason = _calendar_rows(request.form), request.form.get("reason", "")
             try:
-                set_calendar_year(g.user, year, _parse_lines(text), reason)
+                set_calendar_year(g.user, year, rows, reason)
             except ZhifaError as exc:
                 error = exc
+                row_errors = _row_errors(exc)
             else:
-                flash(f"{year} 年日历已保存。", "success")
+                flash(f"{year} 年日历已保存，暂定期限已按新日历重算。", "success")
                 return redirect(self.get_url(".index"))
-        return self.render("admin_zf/calendar_edit.html", year=year, current=current, text=text, reason=reason, error=error)
+        rows = rows + [{"date": "", "kind": "holiday", "name": ""}] * (3 if rows else 12)
+        return self.render("admin_zf/calendar_edit.html", year=year, current=current, rows=rows, reason=reason,
+                           error=error, row_errors=row_errors)
 
 
 class IncidentsView(AdminOnly, BaseView):
@@ -237,11 +241,19 @@ def _int(value: str) -> Any:
         return value  # the engine refuses it with a message naming the field
 
 
-def _parse_lines(text: str) -> list[dict[str, str]]:
-    days = []
-    for line in text.splitlines():
-        parts = line.split(None, 2)
-        if not parts:
-            continue
-        days.append({"date": parts[0], "kind": parts[1] if len(parts) > 1 else "", "name": parts[2] if len(parts) > 2 else ""})
-    return days
+def _calendar_rows(form: Any) -> list[dict[str, str]]:
+    """The editor's rows ``day-<i>-date|kind|name`` in row order; rows without a date are blank."""
+    indexes = sorted({int(k.split("-")[1]) for k in form if k.startswith("day-") and k.count("-") == 2
+                      and k.split("-")[1].isascii() and k.split("-")[1].isdigit() and len(k.split("-")[1]) <= 4})
+    rows = [{f: form.get(f"day-{i}-{f}", "").strip() for f in ("date", "kind", "name")} for i in indexes]
+    return [r for r in rows if r["date"] or r["name"]]
+
+
+def _row_errors(exc: ZhifaError) -> dict[int, str]:
+    """Row number (0-based) → message, from the engine's ``days.<i>.<field>`` details."""
+    out: dict[int, str] = {}
+    for item in exc.details or []:
+        parts = str(item.get("field", "")).split(".") if isinstance(item, dict) else []
+        if len(parts) >= 2 and parts[0] == "days" and parts[1].isdigit():
+            out.setdefault(int(parts[1]), str(item.get("message", "")))
+    return out

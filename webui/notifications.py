@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from engine import clock
 from engine.models import Notification, Task, db
 from engine.models.db import writing
+from engine.registry import missing_years
 
 from .security import id_arg
 
@@ -40,7 +41,10 @@ def init_app(app: Flask) -> None:
         unread = db.session.scalar(select(func.count()).select_from(
             select(Notification.id).where(Notification.user_id == user.id, Notification.read_at.is_(None))
             .limit(BADGE_CAP + 1).subquery())) or 0
-        return {"count_open": _badge(open_count), "count_overdue": _badge(overdue_count), "count_unread": _badge(unread)}
+        counts = {"count_open": _badge(open_count), "count_overdue": _badge(overdue_count), "count_unread": _badge(unread)}
+        if user.has_role("administrator", "unit_head"):
+            counts["calendar_missing"] = missing_years()  # from the cached reference data: no query
+        return counts
 
 
 @bp.get("/notifications")

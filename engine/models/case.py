@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import UTCDateTime, db
@@ -37,6 +37,9 @@ class Case(db.Model):
     clock_amount: Mapped[int | None] = mapped_column(Integer)
     clock_unit: Mapped[str | None] = mapped_column(String(20))
     clock_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # 暂定: the deadline ran through a year whose holiday notice is not entered yet (weekends only);
+    # entering that year recomputes it (engine/registry.py).
+    clock_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
     paused_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     paused_days: Mapped[int] = mapped_column(Integer, default=0)
     extension_days: Mapped[int] = mapped_column(Integer, default=0)
@@ -58,6 +61,8 @@ class ProcessInstance(db.Model):
     state_format: Mapped[int] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)
     next_timer_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    # A waiting timer falls in a year without a holiday notice: re-armed when that year is entered.
+    timers_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     started_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -86,6 +91,7 @@ class Task(db.Model):
         Index("ix_task_status_completed", "status", "completed_at"),  # supervision: steps completed in a period
         # Separation of duty reads (case, bpmn id); every save reads its instance's rows by case too.
         Index("ix_task_case_bpmn", "case_id", "bpmn_id"),
+        Index("ix_task_status_provisional", "status", "due_provisional"),  # recomputed when a year is entered
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
@@ -104,6 +110,7 @@ class Task(db.Model):
     due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     warn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     deadline_state: Mapped[str] = mapped_column(String(10), default="normal")  # normal | near | overdue
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # 暂定
     status: Mapped[str] = mapped_column(String(12))  # open | completed | cancelled
     completed_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

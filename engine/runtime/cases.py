@@ -21,7 +21,7 @@ from ..models.writebehind import defer
 from ..sequences import next_number, take_number, taking
 from ..serialization import STATE_FORMAT, dump_state
 from ..transaction import command
-from .instance import Session, lock_instance, new_workflow, next_timer, open_session, save
+from .instance import Session, lock_instance, new_workflow, open_session, pending_timers, save, timers_provisional
 
 STARTER_ROLES = ("handler", "unit_head")
 
@@ -86,13 +86,16 @@ def start_case(actor: User, procedure: str, party: dict[str, Any], facts: dict[s
     case = _insert(Case, case_id, dict(
         case_number=case_number, procedure=procedure, unit_id=unit.id, party_type=party["party_type"],
         party_name=party_name, party_id_masked=mask_id_number(party.get("party_id_number", "")), facts=facts,
-        status="open", opened_at=now, opened_by=actor.id, paused_days=0, clock_deadline=None, paused_since=None,
+        status="open", opened_at=now, opened_by=actor.id, paused_days=0, clock_deadline=None, clock_provisional=False,
+        paused_since=None,
         decided_at=None, closed_at=None,
     ))
     # The instance is inserted with its state after the first engine steps: one INSERT, no UPDATE.
+    due = pending_timers(workflow)
     instance = _insert(ProcessInstance, instance_id, dict(
         case_id=case.id, process_id=procedure, process_spec_id=spec_row.id, status="running", started_at=now,
-        started_by=actor.id, state=dump_state(workflow), state_format=STATE_FORMAT, next_timer_at=next_timer(workflow),
+        started_by=actor.id, state=dump_state(workflow), state_format=STATE_FORMAT, next_timer_at=min(due) if due else None,
+        timers_provisional=timers_provisional(due, deadlines),
         version=1, error=None, ended_at=None, ended_by=None,
     ))
     audit.record("case.started", actor.username,

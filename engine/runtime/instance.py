@@ -97,11 +97,22 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[SpiffTask]:
 
 def next_timer(workflow: BpmnWorkflow) -> dt.datetime | None:
     """Earliest pending timer, from the due values SpiffWorkflow stored when the timer started."""
+    due = pending_timers(workflow)
+    return min(due) if due else None
+
+
+def pending_timers(workflow: BpmnWorkflow) -> list[dt.datetime]:
     due: list[dt.datetime] = []
     for task in _all_tasks(workflow):
         if task.state == TaskState.WAITING:
             due += _timer_values(task)
-    return min(due) if due else None
+    return due
+
+
+def timers_provisional(due: list[dt.datetime], deadlines: Deadlines) -> bool:
+    """A waiting timer ends in a year without a holiday notice: its date is 暂定 (re-armed on entry)."""
+    calendar = deadlines.calendar
+    return any(not calendar.covers((d - dt.timedelta(microseconds=1)).astimezone(clock.SHANGHAI).year) for d in due)
 
 
 def _all_tasks(workflow: BpmnWorkflow) -> Iterator[SpiffTask]:
@@ -137,8 +148,10 @@ def save(session: Session, state: str | None = None) -> None:
         apply_events(instance.case, session.clock.events, session.deadlines, session.actor)
         session.clock.events.clear()
     state = state if state is not None else dump_state(workflow)
+    due = pending_timers(workflow)
     # Assign only what changed: an untouched row costs no flush work, no UPDATE and no version bump.
-    for attr, value in (("state", state), ("state_format", STATE_FORMAT), ("next_timer_at", next_timer(workflow))):
+    for attr, value in (("state", state), ("state_format", STATE_FORMAT), ("next_timer_at", min(due) if due else None),
+                        ("timers_provisional", timers_provisional(due, session.deadlines))):
         if getattr(instance, attr) != value:
             setattr(instance, attr, value)
     if workflow.is_completed() and instance.status == "running":
@@ -197,8 +210,10 @@ def _projection_row(session: Session, task: SpiffTask, case: Case, now: dt.datet
     props: dict[str, str] = (getattr(spec, "extensions", {}) or {}).get("properties", {}) or {}
     key = props.get("time_limit")
     due_at = warn_at = None
+    provisional = False
     if key:
         due_at, warn_at = session.deadlines.task_due(key, now)
+        provisional = session.deadlines.calendar.is_provisional(now, due_at)
     return dict(
         assignee_id=None,
         completed_by=None,
@@ -218,6 +233,7 @@ def _projection_row(session: Session, task: SpiffTask, case: Case, now: dt.datet
         created_at=now,
         due_at=due_at,
         warn_at=warn_at,
+        due_provisional=provisional,
         deadline_state="normal",
         status="open",
     )

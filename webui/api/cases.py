@@ -86,7 +86,8 @@ def case_detail(case: Case) -> dict[str, Any]:
         "tasks": [task_summary(t) for t in tasks],
         "history": [audit_entry(e) for e in events],
         "deadlines": [
-            {"task": t.name, "task_id": t.id, "due_at": iso(t.due_at), "time_limit": t.time_limit}
+            {"task": t.name, "task_id": t.id, "due_at": iso(t.due_at), "time_limit": t.time_limit,
+             "provisional": bool(t.due_provisional)}
             for t in tasks if t.status == "open" and t.due_at
         ],
         "documents": [document_summary(d) for d in case_documents(case.id)],

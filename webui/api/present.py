@@ -41,6 +41,8 @@ def task_summary(task: Task) -> dict[str, Any]:
         "created_at": iso(task.created_at),
         "due_at": iso(task.due_at),
         "warn_at": iso(task.warn_at),
+        # 暂定: counted on weekends alone through a year whose holiday notice is not entered yet.
+        "provisional": bool(task.due_provisional and task.status == "open"),
         "deadline_state": deadline_badge(task),
         "completed_at": iso(task.completed_at),
         "case": {"id": case.id, "case_number": case.case_number, "procedure": case.procedure,
@@ -60,7 +62,8 @@ def case_summary(case: Case) -> dict[str, Any]:
         "opened_at": iso(case.opened_at),
         "closed_at": iso(case.closed_at),
         "clock": {"state": case.clock_state, "started_on": case.clock_started_on.isoformat() if case.clock_started_on else None,
-                  "deadline": iso(case.clock_deadline), "days_left": days_left(case), "paused_since": iso(case.paused_since),
+                  "deadline": iso(case.clock_deadline), "provisional": bool(case.clock_provisional),
+                  "days_left": days_left(case), "paused_since": iso(case.paused_since),
                   "paused_days": case.paused_days, "extension_days": case.extension_days, "extensions": case.extensions},
     }
 
