@@ -4,9 +4,10 @@ DOMAIN.md §6 and 国办发〔2018〕118号: a 行政处罚决定书 is publishe
 (default 7 working days) of the decision; warning-only decisions are not; minors' cases and cases on
 state or trade secrets or privacy never are. What is published: 文号, party, violation, penalty,
 agency, date. A natural person's ID number, address, phone and bank account, and an organization's
-bank account, are masked wherever they appear in the text. A changed or revoked decision is
-withdrawn within the ``publication_withdrawal`` limit (法 Art. 48); publication ends after 3 years
-(3 months for low fines). The scheduler's sweep does all of it, reading only due rows.
+bank account, are masked (engine.masking) wherever they appear in any published field, the party's
+name included: a person's name is published, an ID number or phone typed into it is not. A changed
+or revoked decision is withdrawn within the ``publication_withdrawal`` limit (法 Art. 48);
+publication ends after 3 years (3 months for low fines). The scheduler's sweep does all of it, reading only due rows.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import calendar
 import datetime as dt
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from . import audit, clock
 from .audit import Finding
 from .errors import Forbidden, InvalidInput, NotFound
 from .limits import Deadlines
+from .masking import mask_text
 from .models import AuditEvent, Case, Document, Publication, User, db
 from .models.db import writing
 from .transaction import command
@@ -41,12 +42,6 @@ WITHHELD = {
     "privacy": "涉及个人隐私，不予公示",
 }
 BATCH = 500
-
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])")
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-?\d{7,8}(?!\d)")
-_ACCOUNT = re.compile(r"(?<!\d)\d{8,15}(\d{4})(?!\d)")  # bank cards and accounts: 12–19 digits
-_ADDRESS = re.compile(r"((?:住址|住所|地址|家住|居住于|现住)[:：]?)[^，。；;,\n]{2,60}")
 
 
 @dataclass
@@ -110,15 +105,6 @@ def public_query(party: str | None = None, violation: str | None = None, date_fr
     return query.order_by(Publication.decided_on.desc(), Publication.id.desc())
 
 
-def mask_text(text: str) -> str:
-    """Identity numbers, phones, bank accounts and addresses in free text, masked for the public."""
-    text = _ID_NUMBER.sub(lambda m: m.group(1) + "********" + m.group(2), text)
-    text = _MOBILE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
-    text = _LANDLINE.sub(lambda m: m.group(1) + "-********", text)
-    text = _ACCOUNT.sub(lambda m: "*" * (len(m.group(0)) - 4) + m.group(1), text)
-    return _ADDRESS.sub(lambda m: m.group(1) + "（已隐去）", text)
-
-
 def publication_hash(row: Any) -> str:
     get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
     payload = {k: get(k) for k in ("case_id", "document_id", "decision_number", "party", "violation", "penalty", "agency",
@@ -172,10 +158,14 @@ def _publication_for(doc: Document, now: dt.datetime) -> Publication:
     low = kind == "fine" and isinstance(fine, int | float) and fine < SETTINGS["low_fine"].get(case.party_type, 0)
     violation = str(data.get("facts_found") or data.get("violation") or case.facts.get("violation") or "")
     agency = (doc.data or {}).get("case", {}).get("agency_name") or case.unit.name
+    # Every published text goes through the masking, not only the free text: officers type ID numbers
+    # and phones into the party's name too. Ordinary text (文号, amounts, organisations) comes out unchanged.
+    published = {name: mask_text(str(value or "")) for name, value in {
+        "decision_number": doc.number, "party": case.party_name if not reason else "", "violation": violation,
+        "penalty": data.get("decided_penalty") or _penalty_text(kind, fine), "agency": agency}.items()}
     row = Publication(
-        case_id=case.id, document_id=doc.id, decision_number=doc.number, party=case.party_name if not reason else "",
-        violation=mask_text(violation), penalty=mask_text(str(data.get("decided_penalty") or _penalty_text(kind, fine))),
-        agency=agency, decided_on=decided_on, low_fine=low, status="withheld" if reason else "pending",
+        case_id=case.id, document_id=doc.id, **published,
+        decided_on=decided_on, low_fine=low, status="withheld" if reason else "pending",
         withheld_reason=WITHHELD.get(reason or ""), created_at=now,
         due_by=None if reason else Deadlines().deadline("publication", decided_on),
     )

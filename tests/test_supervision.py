@@ -198,3 +198,22 @@ def test_officers_get_403_and_agency_heads_cannot_pick_another_unit(app, figures
     assert head.get(f"/supervision/?unit={unit_b}").status_code == 403
     assert head.get("/supervision/?from=2026-13-01").status_code == 422  # InvalidInput
     assert app.test_client().get("/supervision/").status_code == 302  # anonymous: to the login page
+
+
+@pytest.mark.parametrize("party", ['=HYPERLINK("http://evil","x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)"])
+def test_csv_neutralises_a_party_name_that_is_a_formula(app, api, mini, party):
+    """OWASP CSV injection: a party registered through the API with a formula for a name reaches the
+    export as text (a leading '), while the numeric columns stay numbers."""
+    with app.app_context():
+        make_user("supervisor", "unit_a", ["supervisor"], ())
+    status, body = api("a_handler1").post("/cases", {"procedure": "mini", "party": {"party_type": "citizen", "party_name": party}})
+    assert status == 201, body
+    client = app.test_client()
+    login(client, "supervisor")
+    rows = list(csv.reader(io.StringIO(client.get("/supervision/export/waiting.csv").get_data().decode("utf-8-sig"))))
+    header, [row] = rows[0], rows[1:]
+    assert row[header.index("当事人")] == "'" + party
+    assert not row[header.index("已等待（天）")].startswith("'")
+    from webui.supervision import csv_cell
+
+    assert [csv_cell(v) for v in (-1.5, -3, 0, None, "-3", "\tx", "\r=1", "张三")] == [-1.5, -3, 0, None, "'-3", "'\tx", "'\r=1", "张三"]

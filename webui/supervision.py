@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, abort, g, jsonify, render_template, request
@@ -63,7 +64,8 @@ def data() -> Response:
 
 @bp.get("/export/<table>.csv")
 def export(table: str) -> Response:
-    """One table as CSV, UTF-8 with a byte-order mark so that Excel reads the Chinese text."""
+    """One table as CSV, UTF-8 with a byte-order mark so that Excel reads the Chinese text; text cells
+    that would start a formula are neutralised (:func:`csv_cell`)."""
     if table not in TABLES:
         abort(404)
     f = _filters()
@@ -71,11 +73,31 @@ def export(table: str) -> Response:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow([str(h) for h in header])
-    writer.writerows(rows)
+    writer.writerow([csv_cell(h) for h in header])
+    writer.writerows([csv_cell(cell) for cell in row] for row in rows)
     name = f"supervision-{table}-{f.date_from.isoformat()}-{f.date_to.isoformat()}.csv"
     return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# Cells a spreadsheet would run as a formula (OWASP "CSV Injection"): = + - @, and tab or carriage
+# return, which Excel skips before reading one of those.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """One cell for the CSV: text that a spreadsheet would read as a formula gets a leading ``'``.
+
+    Party names, task names and notes are typed by people; a party named ``=HYPERLINK(...)`` must
+    open in Excel as that text, not as a link or a command. Numbers (counts, days, numerators) are
+    written as numbers and left alone: they hold no formula, and ``-1.5`` prefixed would become text
+    and stop adding up. So only text cells are neutralised (anything not a number is written as its
+    text, lazy translations included), which never turns a number into text.
+    """
+    if value is None or isinstance(value, int | float | Decimal):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def _filters() -> sv.Filters:
