@@ -6,6 +6,13 @@ the cached, already-deserialized spec objects, which are shared read-only betwee
 
 Stored state carries ``zhifa_format``; older formats are upgraded by the named steps in
 ``STATE_MIGRATIONS`` (the way SpiffWorkflow's own serializer migrations work).
+
+Task data is stored as SpiffWorkflow 3.2 stores it: as is (the root's data, and each task's changes),
+written by a JSON encoder that asks the registry for the types JSON lacks. ``date``, ``datetime``,
+``timedelta`` and ``Decimal`` are registered and come back as themselves, so a script may keep
+``today()`` or a ``Decimal`` fine in task data. What the restricted evaluator lets through is already
+storable (engine/expressions/storable.py); anything else left in task data is refused here with a 422
+instead of failing the save with a 500.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from types import ModuleType
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -24,7 +32,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SPIFF_VERSION
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from .errors import InvalidState
+from .errors import ExpressionFailed, InvalidState
 
 STATE_FORMAT = 1
 
@@ -88,11 +96,36 @@ def specs_from_json(text: str) -> Specs:
     return spec, subprocess_specs
 
 
+class _StateEncoder(json.JSONEncoder):
+    """Registered types as the registry writes them (``{"typename": "date", "value": ...}``)."""
+
+    def default(self, o: Any) -> Any:
+        typename = _registry.typenames.get(type(o))
+        if typename is not None:
+            return _registry.convert_to_dict[typename](o)
+        if callable(o) or isinstance(o, ModuleType):
+            return None  # as SpiffWorkflow's own encoder: functions never belong to the data
+        if isinstance(o, set | frozenset):
+            try:
+                return sorted(o)
+            except TypeError:
+                return sorted(o, key=repr)
+        raise _unstorable(f"类型为 {type(o).__name__} 的值", f"a value of type {type(o).__name__}")
+
+
+def _unstorable(chinese: str, english: str) -> ExpressionFailed:
+    return ExpressionFailed(f"任务数据含有{chinese}，无法保存流程状态 (task data holds {english}; the case cannot be saved)",
+                            details={"reason": "unstorable", "value": english})
+
+
 def dump_state(workflow: BpmnWorkflow) -> str:
     dct = _registry.convert(workflow)
     dct["zhifa_format"] = STATE_FORMAT
     dct["spiff_version"] = SPIFF_VERSION
-    return json.dumps(dct, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return json.dumps(dct, ensure_ascii=False, separators=(",", ":"), cls=_StateEncoder)
+    except (TypeError, ValueError) as exc:  # a dict key JSON cannot hold, an integer of 5,000 digits, a cycle
+        raise _unstorable("无法写成 JSON 的值", f"a value JSON cannot hold: {exc}") from exc
 
 
 def load_state(text: str, specs: Specs) -> BpmnWorkflow:

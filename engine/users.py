@@ -7,10 +7,12 @@ import hashlib
 import os
 import re
 import secrets
+import threading
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from . import audit, clock
 from .errors import Forbidden, InvalidInput, NotFound
@@ -49,9 +51,65 @@ def ensure_unit(code: str, name: str | None = None, agency_short_name: str = "")
     return unit
 
 
-def check_password_policy(password: str) -> None:
+MIN_PASSWORD_SCORE = 3  # zxcvbn 0..4; 3 = "safely unguessable: moderate protection from offline slow-hash attacks"
+_ZXCVBN_MAX = 72  # zxcvbn refuses longer input; a longer password is judged by its first 72 characters
+# zxcvbn keeps the user inputs of a call in a module-level dictionary: two threads at once would mix them up.
+_ZXCVBN_LOCK = threading.Lock()
+# zxcvbn's own feedback is English; the Chinese UI says what kind of weakness it found, from its longest match.
+_WEAKNESS = {
+    "passwords": "是常见密码或与常见密码相似",
+    "user_inputs": "含有用户名、姓名或系统名称 zhifa",
+    "surnames": "主要由常见姓名组成", "male_names": "主要由常见姓名组成", "female_names": "主要由常见姓名组成",
+    "dictionary": "主要由常见单词组成",
+    "spatial": "含有键盘上相邻按键的序列（如 qwerty、asdf）",
+    "repeat": "含有重复的字符或片段（如 aaa、abcabc）",
+    "sequence": "含有连续的字母或数字（如 abc、6543）",
+    "regex": "含有年份等容易猜到的数字",
+    "date": "含有日期",
+}
+
+
+def check_password_policy(password: str, username: str = "", display_name: str = "") -> None:
+    """At least MIN_PASSWORD characters with letters and digits, not containing the username, and a zxcvbn
+    score of at least MIN_PASSWORD_SCORE with the username, display name and "zhifa" as known words.
+    ``InvalidInput`` says in Chinese which rule refused it and what a good password looks like."""
     if len(password) < MIN_PASSWORD or not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
-        raise InvalidInput(f"密码至少 {MIN_PASSWORD} 位，且须同时包含字母和数字 (password: ≥{MIN_PASSWORD} chars, letters and digits)")
+        raise InvalidInput(f"密码至少 {MIN_PASSWORD} 位，且须同时包含字母和数字 (password: ≥{MIN_PASSWORD} chars, letters and digits)",
+                           details=[{"field": "password", "message": f"至少 {MIN_PASSWORD} 位，含字母和数字"}])
+    if username and username.lower() in password.lower():
+        raise InvalidInput(f"密码不能包含用户名 {username}（不区分大小写），请换一个密码 (the password must not contain the username)",
+                           details=[{"field": "password", "message": "不能包含用户名"}])
+    known = [word for word in (username, display_name, "zhifa") if word]
+    known += [part for part in re.split(r"[_.\-\s]+", username) if len(part) >= 3]
+    with _ZXCVBN_LOCK:
+        result = zxcvbn(password[:_ZXCVBN_MAX], user_inputs=known)
+    if result["score"] < MIN_PASSWORD_SCORE:
+        raise InvalidInput(
+            f"密码太容易被猜到：{_weakness(result)}。请换一个密码：至少 {MIN_PASSWORD} 位，最好由几个不相关的词加数字或符号组成，"
+            f"不要使用常见密码、重复或连续的字符，也不要包含用户名、姓名或 zhifa "
+            f"(password too easy to guess: strength {result['score']} of 4, at least {MIN_PASSWORD_SCORE} required)",
+            details=[{"field": "password", "message": "密码太容易被猜到"}])
+
+
+def _weakness(result: dict[str, Any]) -> str:
+    matches = [m for m in result.get("sequence") or [] if m.get("pattern") != "bruteforce"]
+    if not matches:
+        return "太短或太简单"
+    longest = max(matches, key=lambda m: len(m.get("token", "")))
+    if longest["pattern"] == "dictionary":
+        return _WEAKNESS.get(longest.get("dictionary_name", ""), _WEAKNESS["dictionary"])
+    return _WEAKNESS.get(longest["pattern"], "太短或太简单")
+
+
+def generate_password(username: str = "", display_name: str = "") -> str:
+    """A random password that passes the policy (shown once)."""
+    while True:
+        password = secrets.token_urlsafe(12) + "7a"
+        try:
+            check_password_policy(password, username, display_name)
+        except InvalidInput:
+            continue  # a random string may, rarely, contain a short username
+        return password
 
 
 def create_user(username: str, unit_code: str, roles: list[str], password: str | None = None,
@@ -68,8 +126,8 @@ def create_user(username: str, unit_code: str, roles: list[str], password: str |
     if unit is None:
         raise NotFound(f"单位 {unit_code} 不存在 (unit not found)")
     if password is None:
-        password = secrets.token_urlsafe(12) + "7a"
-    check_password_policy(password)
+        password = generate_password(username, display_name or username)
+    check_password_policy(password, username, display_name or username)
     ensure_roles()
     user = User(
         username=username, display_name=display_name or username, unit_id=unit.id,
@@ -168,8 +226,8 @@ def reset_password(actor: User, user_id: int, password: str | None = None) -> st
     _require_admin(actor)
     user = _get_user(user_id)
     generated = not password
-    password = password or secrets.token_urlsafe(12) + "7a"
-    check_password_policy(password)
+    password = password or generate_password(user.username, user.display_name)
+    check_password_policy(password, user.username, user.display_name)
     user.password_hash = _hash_password(password)
     user.session_epoch = (user.session_epoch or 0) + 1  # a reset password ends the sessions opened with the old one
     audit.record("user.password_reset", actor.username, {"username": user.username, "generated": generated})

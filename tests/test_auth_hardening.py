@@ -88,21 +88,26 @@ def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(app: Flask
     assert attempt(client, "a_handler1", PASSWORD).status_code == 429, "locked: even the right password waits"
     other = app.test_client()
     other.environ_base["REMOTE_ADDR"] = "10.0.0.2"
-    assert attempt(other, "a_handler1", PASSWORD).status_code == 429, "the lock is per account, from any address"
+    # The lock is per account and address; the account-wide one (any address) needs MAX_FAILURES_PER_USER
+    # (tests/test_issue20_web.py), so a guesser on one address cannot lock the owner out everywhere.
+    assert attempt(other, "a_handler1", PASSWORD).status_code == 302
     assert attempt(other, "a_handler2", PASSWORD).status_code == 302, "other accounts are not locked"
 
 
-def test_thirty_failures_from_one_address_block_that_address_only(app: Flask, people: dict[str, int]) -> None:
+def test_spraying_from_one_address_blocks_failed_usernames_there_not_colleagues(app: Flask, people: dict[str, int]) -> None:
+    from webui.auth import MAX_FAILURES_PER_ADDRESS
+
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = "192.0.2.7"
     throttle = app.extensions["zhifa_login_throttle"]
-    throttle.fail(*("addr:192.0.2.7" for _ in range(27)))  # 27 earlier failures (each real one costs a hash)
+    throttle.fail("nobody", "192.0.2.7", times=MAX_FAILURES_PER_ADDRESS - 3)  # earlier failures (each real one costs a hash)
     for i in range(3):
-        assert attempt(client, f"nobody{i}", "wrong-pass-1").status_code == 401
-    assert attempt(client, "a_handler1", PASSWORD).status_code == 429, "the guessing address is blocked"
+        assert attempt(client, f"nobody{i}", "wrong-pass-1").status_code in (401, 429)
+    assert attempt(client, "nobody0", "wrong-pass-1").status_code == 429, "the guessing address is blocked for failed names"
+    assert attempt(client, "a_handler1", PASSWORD).status_code == 302, "a colleague behind the same address still logs in"
     elsewhere = app.test_client()
     elsewhere.environ_base["REMOTE_ADDR"] = "192.0.2.8"
-    assert attempt(elsewhere, "a_handler1", PASSWORD).status_code == 302
+    assert attempt(elsewhere, "a_handler2", PASSWORD).status_code == 302
 
 
 def test_a_locked_login_leaves_no_session(app: Flask, people: dict[str, int]) -> None:
@@ -119,7 +124,8 @@ def test_every_html_page_carries_the_security_headers(app: Flask, people: dict[s
     from tests.test_web_security import start
 
     case_id, task_id = start(app)
-    world = {"case_id": case_id, "task_id": task_id, "document_id": 1, "year": 2026, "table": "open_cases", "key": "legal_review",
+    world = {"case_id": case_id, "task_id": task_id, "document_id": 1, "n": 1, "range_id": 1, "year": 2026, "table": "open_cases",
+             "key": "legal_review",
              "deployment_id": mini, "from_id": mini, "to_id": mini, "instance_id": 1, "user_id": people["a_handler1"],
              "unit_id": 1, "credential_id": 1, "type_name": "penalty_decision", "path": "processes/mini.bpmn", "process_id": "mini",
              "export_type": "csv", "filename": "x.css"}

@@ -36,7 +36,7 @@ def test_embedded_server_fires_a_due_timer_within_five_seconds(tmp_path):
     env.pop("ZHIFA_TEST_DATABASE_URL", None)
     run = lambda *args: subprocess.run([str(ZHIFA), *args], env=env, capture_output=True, text=True, timeout=60)  # noqa: E731
     assert run("db", "upgrade").returncode == 0
-    assert run("users", "create", "quick", "--unit", "u1", "--role", "handler", "--password", "quick-pass-2026").returncode == 0
+    assert run("users", "create", "quick", "--unit", "u1", "--role", "handler", "--password", "swift-pass-2026").returncode == 0
     token = run("users", "token", "quick").stdout.strip()
     port = _free_port()
     server = subprocess.Popen([str(ZHIFA), "run", "--no-demo", "--port", str(port)], env=env,

@@ -43,7 +43,11 @@ ACCESS: dict[str, str | tuple[str, ...]] = {
     "inbox.index": LOGGED_IN, "inbox.claim": LOGGED_IN, "inbox.unclaim": LOGGED_IN, "inbox.reassign": LOGGED_IN,
     "tasks.show": LOGGED_IN, "notifications.index": LOGGED_IN, "notifications.mark_read": LOGGED_IN,
     "cases.show": LOGGED_IN, "cases.diagram": LOGGED_IN, "cases.record": LOGGED_IN, "cases.new": STARTERS,
-    "cases.withdraw_publication": LOGGED_IN, "public.penalties": PUBLIC, "public.feed": PUBLIC,  # 行政处罚决定公示
+    "cases.withdraw_publication": LOGGED_IN,
+    # 中止/恢复/终止调查, 延长办案期限 (agency head) and excluded periods (officers): the engine refuses the
+    # others, and the page shows its message (a flash, not a 403 page)
+    **{f"cases.{name}": LOGGED_IN for name in ("suspend", "resume", "terminate", "extend_clock", "start_excluded",
+                                                "end_excluded")}, "public.penalties": PUBLIC, "public.feed": PUBLIC,  # 行政处罚决定公示
     "documents.show": LOGGED_IN, "documents.pdf": LOGGED_IN,
     "supervision.dashboard": SUPERVISORS, "supervision.data": SUPERVISORS, "supervision.export": SUPERVISORS,
     **{f"designer.{name}": DESIGNERS for name in ("index", "deploy", "discard", "draft", "edit", "migrate", "create", "options",
@@ -54,6 +58,7 @@ ACCESS: dict[str, str | tuple[str, ...]] = {
         "credentials.create", "document_types.index", "document_types.edit", "incidents.index", "incidents.retry",
         "record_verify.index", "roles.index", "time_limits.index", "time_limits.edit", "time_limits.preview", "units.index",
         "units.edit", "units.create", "users.index", "users.edit", "users.password", "users.tokens", "users.create",
+        "form_numbers.index", "form_numbers.detail", "form_numbers.withdraw",
         *(f"{view}.{action}" for view in ("audit_log", "deployments")
           for action in ("index_view", "action_view", "ajax_lookup", "ajax_update", "delete_view", "details_view", "edit_view",
                          "export", "create_view")))},
@@ -70,6 +75,8 @@ ACCESS: dict[str, str | tuple[str, ...]] = {
     "api.migrate": DESIGNERS,
     "api.list_time_limits": LOGGED_IN, "api.read_time_limit": LOGGED_IN, "api.update_time_limit": ADMIN,
     "api.preview_time_limit": ADMIN, "api.apply_time_limit": ADMIN, "api.read_calendar": LOGGED_IN, "api.update_calendar": ADMIN,
+    "api.suspend": ("agency_head",), "api.resume": ("agency_head",), "api.terminate": ("agency_head",),
+    "api.start_excluded": ("handler", "unit_head", "agency_head"), "api.end_excluded": ("handler", "unit_head", "agency_head"),
     "api.compute_deadline": LOGGED_IN, "api.tick": ADMIN, "api.list_incidents": ADMIN, "api.retry_incident": ADMIN,
 }
 PRINCIPALS = [None, *sorted(ALL_ROLES)]  # None: anonymous
@@ -135,7 +142,7 @@ def world(app: Flask, people: dict[str, int], mini: int, frozen: clock.FrozenClo
     case_id, task_id = start(app)
     with app.app_context():
         found = {
-            "case_id": case_id, "task_id": task_id, "document_id": 1, "year": 2026, "table": "open_cases",
+            "case_id": case_id, "task_id": task_id, "document_id": 1, "n": 1, "range_id": 1, "year": 2026, "table": "open_cases",
             "key": db.session.query(TimeLimit.key).order_by(TimeLimit.key).first()[0],
             "deployment_id": db.session.query(Deployment.id).scalar(), "from_id": mini, "to_id": mini,
             "instance_id": db.session.query(ProcessInstance.id).filter_by(case_id=case_id).scalar(),

@@ -45,7 +45,8 @@ def init_app(app: Flask) -> None:
 def _render(status: int, code: str, message: str, details: object) -> tuple[Response | str, int]:
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         response = jsonify({"error": code, "message": message, "details": details})
-        if status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="zhifa"'  # RFC 6750: how to authenticate
+        if status == 401:  # RFC 6750: how to authenticate, and (a token was sent) that it was refused
+            response.headers["WWW-Authenticate"] = 'Bearer realm="zhifa"' + (
+                ', error="invalid_token"' if code == "invalid_token" else "")
         return response, status
     return render_template("error.html", status=status, message=message, details=details), status

@@ -17,9 +17,11 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from engine import clock
+from engine.errors import InvalidInput
 
 WIDGETS = {"text", "textarea", "integer", "money", "date", "datetime", "select", "radio", "checkbox", "rows", "officers"}
 MAX_ROWS = 200
+MAX_ROW_INDEX = 1000  # the page numbers rows from 0; a larger index is not a row the page drew
 MAX_EXPONENT = 100  # posted numbers beyond ±1e100 are passed on as text and refused by the schema
 
 
@@ -44,13 +46,32 @@ def fields_of(schema: dict[str, Any]) -> list[Field]:
     return [_field(name, prop, name in required) for name, prop in (schema.get("properties") or {}).items()]
 
 
+class UnreadableForm(InvalidInput):
+    """Inputs the page never draws (a row number that is not one); ``partial`` is the rest of the form,
+    parsed, so the page can come back with what the officer typed."""
+
+    def __init__(self, message: str, details: list[dict[str, Any]], partial: dict[str, Any]) -> None:
+        super().__init__(message, details)
+        self.partial = partial
+
+
 def parse_form(schema: dict[str, Any], form: MultiDict[str, str]) -> dict[str, Any]:
-    """The posted form as task data of the schema's types (empty inputs are left out)."""
+    """The posted form as task data of the schema's types (empty inputs are left out).
+
+    Raises ``UnreadableForm`` (an ``InvalidInput``) naming the field when a row input's index is not a row number."""
     data: dict[str, Any] = {}
-    for name, prop in (schema.get("properties") or {}).items():
-        value = _parse_value(name, prop, form)
+    refused: list[InvalidInput] = []
+    properties = schema.get("properties") or {}
+    for name, prop in properties.items():
+        try:
+            value = _parse_value(name, prop, form, properties)
+        except InvalidInput as exc:
+            refused.append(exc)
+            continue
         if value is not None:
             data[name] = value
+    if refused:
+        raise UnreadableForm(refused[0].message, [d for exc in refused for d in exc.details or []], data)
     return data
 
 
@@ -118,12 +139,12 @@ def _default_widget(prop: dict[str, Any]) -> str:
     return "text"
 
 
-def _parse_value(name: str, prop: dict[str, Any], form: MultiDict[str, str]) -> Any:
+def _parse_value(name: str, prop: dict[str, Any], form: MultiDict[str, str], siblings: dict[str, Any]) -> Any:
     kind = prop.get("type")
     widget = prop.get("x-widget") or _default_widget(prop)
     if kind == "array":
         if widget == "rows":
-            return _parse_rows(name, prop, form)
+            return _parse_rows(name, prop, form, siblings)
         values = [v for v in form.getlist(name) if v != ""]
         item_type = (prop.get("items") or {}).get("type")
         return [_scalar(item_type, "text", v) for v in values] if (values or name in form) else None
@@ -135,20 +156,47 @@ def _parse_value(name: str, prop: dict[str, Any], form: MultiDict[str, str]) -> 
     return _scalar(kind, widget, raw.strip() if widget != "textarea" else raw)
 
 
-def _parse_rows(name: str, prop: dict[str, Any], form: MultiDict[str, str]) -> list[dict[str, Any]] | None:
+def _parse_rows(name: str, prop: dict[str, Any], form: MultiDict[str, str],
+                siblings: dict[str, Any]) -> list[dict[str, Any]] | None:
     items = prop.get("items") or {}
     subs = items.get("properties") or {}
     rows: list[dict[str, Any]] = []
-    indexes = sorted({int(key.split("-")[1]) for key in form if key.startswith(f"{name}-") and key.split("-")[1].isdigit()})
+    indexes = sorted(_row_indexes(name, prop, form, siblings), key=lambda raw: (int(raw), raw))
     for index in indexes[:MAX_ROWS]:
         row = {}
-        for sub, sub_prop in subs.items():
-            value = _parse_value(f"{name}-{index}-{sub}", sub_prop, form)
+        columns = {f"{name}-{index}-{sub}": sub_prop for sub, sub_prop in subs.items()}
+        for (sub, sub_prop), column in zip(subs.items(), columns, strict=True):
+            value = _parse_value(column, sub_prop, form, columns)
             if value is not None and value != "":
                 row[sub] = value
         if any(v not in (False, None, "") for v in row.values()):
             rows.append(row)  # a row left entirely blank is an unused row, not an error
     return rows if (rows or indexes) else None
+
+
+def _row_indexes(name: str, prop: dict[str, Any], form: MultiDict[str, str], siblings: dict[str, Any]) -> set[str]:
+    """The row numbers posted for rows field ``name`` (inputs ``name-<index>-<column>``).
+
+    Only ASCII digits up to MAX_ROW_INDEX are row numbers: ``"²".isdigit()`` is true but ``int("²")``
+    raised (a 500), and ``int`` refuses more than 4,300 digits. Anything else is refused naming the field,
+    before anything is applied. Inputs of another field whose name starts with ``name-`` are not rows."""
+    prefix = f"{name}-"
+    others = [other for other in siblings if other != name and other.startswith(prefix)]
+    indexes: set[str] = set()
+    for key in form:
+        if not key.startswith(prefix) or any(key == o or key.startswith(f"{o}-") for o in others):
+            continue
+        index = key[len(prefix):].split("-", 1)[0]
+        if not (index.isascii() and index.isdigit() and len(index) <= len(str(MAX_ROW_INDEX))
+                and int(index) <= MAX_ROW_INDEX):
+            title = str(prop.get("title", name))
+            shown = index if len(index) <= 20 else index[:20] + "…"
+            raise InvalidInput(
+                f"“{title}”的行号 “{shown}” 无效：行号只能是 0 到 {MAX_ROW_INDEX} 的阿拉伯数字 (0-9)，"
+                f"请刷新页面后重新填写 (row index of {name} must be ASCII digits 0..{MAX_ROW_INDEX})",
+                details=[{"field": name, "message": f"行号 “{shown}” 无效，只能是 0 到 {MAX_ROW_INDEX} 的数字"}])
+        indexes.add(index)  # as posted: "007" names the inputs "evidence-007-…"
+    return indexes
 
 
 def _scalar(kind: str | None, widget: str, raw: str) -> Any:

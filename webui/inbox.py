@@ -23,7 +23,7 @@ from engine.models import Task, User, db
 from engine.runtime import claim_task, reassign_task, unclaim_task
 
 from .i18n import PROCEDURES
-from .security import page_number
+from .security import page_number, safe_redirect
 
 bp = Blueprint("inbox", __name__)
 PER_PAGE = 25
@@ -140,5 +140,4 @@ def reassign(task_id: str) -> Response:
 
 
 def _back() -> str:
-    target = request.form.get("next") or ""
-    return target if target.startswith("/") and not target.startswith("//") else url_for("inbox.index")
+    return safe_redirect(request.form.get("next"), url_for("inbox.index"))

@@ -8,7 +8,9 @@ Pages carry no inline script (CSP ``script-src 'self'``); Flask-Admin's own temp
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
@@ -47,27 +49,61 @@ class NulCharacter(ZhifaError):
     status = 400
 
 
-def _nul_in_request() -> bool:
+class LoneSurrogate(ZhifaError):
+    code = "bad_request"
+    status = 400
+
+
+# Text no database can store: NUL (PostgreSQL refuses it in text) and UTF-16 surrogates without their pair
+# (JSON "\ud800" decodes to one; it cannot be encoded as UTF-8, so SQLite and psycopg both raised: a 500).
+_NUL, _SURROGATE = "nul", "surrogate"
+_SURROGATES = re.compile("[\ud800-\udfff]")
+# The JSON escapes that can produce either; a body without one is not parsed here at all.
+_JSON_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def _bad_text_in_request() -> str | None:
+    """``"nul"``, ``"surrogate"`` or None for the query string, a posted form and a JSON body."""
     fields = list(request.args.items(multi=True))
     if request.method in ("POST", "PUT", "PATCH"):
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             fields += request.form.items(multi=True)
-        elif request.is_json and b"\\u0000" in request.get_data(cache=True):  # parsed only when it may hold one
+        elif request.is_json and _JSON_ESCAPE.search(request.get_data(cache=True)):  # parsed only when it may hold one
             try:
-                return _has_nul(request.get_json(silent=True))
+                found = _bad_text(request.get_json(silent=True))
             except RecursionError:
-                return True
-    return any("\x00" in (key or "") or "\x00" in (value or "") for key, value in fields)  # a part may have no name
+                return _NUL
+            if found:
+                return found
+    for key, value in fields:
+        found = _text_problem(key or "") or _text_problem(value or "")  # a part may have no name
+        if found:
+            return found
+    return None
 
 
-def _has_nul(value: Any) -> bool:
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return _NUL
+    if _SURROGATES.search(text):
+        return _SURROGATE
+    return None
+
+
+def _bad_text(value: Any) -> str | None:
     if isinstance(value, str):
-        return "\x00" in value
+        return _text_problem(value)
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        for k, v in value.items():
+            found = _bad_text(k) or _bad_text(v)
+            if found:
+                return found
     if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+        for v in value:
+            found = _bad_text(v)
+            if found:
+                return found
+    return None
 
 
 def init_app(app: Flask) -> None:
@@ -77,10 +113,15 @@ def init_app(app: Flask) -> None:
     app.json = provider
 
     @app.before_request
-    def refuse_nul() -> None:
-        """PostgreSQL stores no NUL character in text: the statement failed and the request was a 500."""
-        if _nul_in_request():
+    def refuse_unstorable_text() -> None:
+        """PostgreSQL stores no NUL character in text, and no database stores a lone surrogate: the
+        statement failed and the request was a 500. Refused up front, whatever the route."""
+        found = _bad_text_in_request()
+        if found == _NUL:
             raise NulCharacter("请求中含有空字符，无法保存 (NUL characters are not accepted)")
+        if found == _SURROGATE:
+            raise LoneSurrogate("请求中含有无效的 Unicode 字符（不成对的 UTF-16 代理项，如 \\ud800），无法保存："
+                                "请删除该字符，或检查发送方的文本编码后重试 (lone surrogate characters are not accepted)")
 
     @app.after_request
     def headers(response: Response) -> Response:
@@ -108,3 +149,29 @@ def id_arg(value: str) -> int:
     if not 0 <= number <= MAX_ID:
         raise ValueError(f"id out of range: {value}")
     return number
+
+
+MAX_REDIRECT = 2000
+
+
+def safe_redirect(target: object, default: str) -> str:
+    """``target`` when it is a path on this site, else ``default``: the one check for every ``next=``.
+
+    Browsers drop tab, CR and LF anywhere in a URL and read a backslash as ``/``, so ``/%09/evil.example``
+    (a tab) and ``/%5Cevil.example`` lead to another site although they start with one ``/``. A target with a
+    control character or a backslash is refused, not cleaned (a CR/LF in a Location header was a 500).
+    """
+    if not isinstance(target, str) or not target.startswith("/") or len(target) > MAX_REDIRECT:
+        return default
+    if "\\" in target or any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in target):
+        return default
+    squeezed = "".join(c for c in target if not c.isspace())
+    if squeezed.startswith(("//", "/\\")):
+        return default
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return default
+    if parts.scheme or parts.netloc:
+        return default
+    return target

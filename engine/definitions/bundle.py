@@ -12,7 +12,7 @@ import posixpath
 import zipfile
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InvalidInput
@@ -46,6 +46,9 @@ class BundleFile:
 @dataclass(frozen=True)
 class Bundle:
     files: tuple[BundleFile, ...]
+    # Paths a designer just uploaded or edited, changed content first: a problem on an element whose
+    # id also occurs in an unchanged, previously deployed file is reported against these.
+    preferred: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def hash(self) -> str:
@@ -64,8 +67,12 @@ class Bundle:
     def replace(self, files: Iterable[BundleFile]) -> Bundle:
         """A new bundle with ``files`` added or replacing those at the same path."""
         merged = {f.path: f for f in self.files}
-        merged.update({f.path: f for f in files})
-        return Bundle(tuple(merged.values()))
+        new = {f.path: f for f in files}
+        changed = [p for p, f in new.items() if p not in merged or merged[p].sha256 != f.sha256]
+        same = [p for p in new if p not in changed]
+        merged.update(new)
+        preferred = dict.fromkeys([*changed, *self.preferred, *same])
+        return Bundle(tuple(merged.values()), tuple(preferred))
 
     @classmethod
     def from_directories(cls, processes_dir: Path, forms_dir: Path) -> Bundle:

@@ -14,7 +14,7 @@ from ..reference import bump_revision
 from ..serialization import specs_to_json
 from .bundle import Bundle
 from .lint import lint
-from .parse import ParsedBundle, parse_bundle
+from .parse import BLOCKING, ParsedBundle, parse_bundle
 from .problems import Problem
 
 
@@ -22,7 +22,7 @@ def validate_bundle(bundle: Bundle) -> tuple[ParsedBundle, list[Problem]]:
     """Every problem of a bundle (XML, XSD, references, lint, expressions, forms); changes nothing."""
     parsed = parse_bundle(bundle)
     problems = list(parsed.problems)
-    if not any(p.kind in ("xml", "xsd") for p in problems):
+    if not any(p.kind in BLOCKING for p in problems):
         keys = set(db.session.scalars(select(TimeLimit.key)))
         problems += lint(parsed, keys)
     return parsed, problems

@@ -2,8 +2,11 @@
 
 SpiffWorkflow compiles no expression while parsing, so a typo or a sandbox escape would otherwise
 surface only when a case reaches it. Every condition, timer, script and DMN cell is run through the
-restricted evaluator's check here; user tasks must name a lane, a valid form and a known time limit;
-constructs SpiffWorkflow mishandles are refused.
+restricted evaluator's check here; every task's instructions template is compiled with the sandbox
+it will be rendered in (engine/expressions/templates.py); no script may assign or delete a name the
+engine reserves (the case number and party the runtime sets from the case row, the helper functions),
+and no decision table may output one; user tasks must name a lane, a valid form and a known time
+limit; constructs SpiffWorkflow mishandles are refused.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 
 from ..errors import UnsafeExpression
-from ..expressions import check_expression
+from ..expressions import assigned_names, check_expression
+from ..expressions.templates import check_instructions
 from ..forms import RESERVED_NAMES
+from ..limits import CASE_CLOCK, EXTENSION, IDENTIFIER
 from ..roles import CREDENTIAL_KINDS, LANE_ROLES, TASK_PROPERTIES
 from .parse import ParsedBundle
 from .problems import Problem
@@ -53,11 +58,35 @@ def _lint_process(
         bpmn_id = getattr(ts, "bpmn_id", None) or ts.name
         for source, mode in _expressions_of(ts):
             try:
-                check_expression(source, mode)
+                tree = check_expression(source, mode)
             except UnsafeExpression as exc:
                 problems.append(_at(parsed, bpmn_id, f"表达式不被允许 (expression rejected): {exc.message}", "expression"))
+                try:
+                    tree = ast.parse(source, mode=mode)  # a rejected script may also rebind a reserved name
+                except (SyntaxError, ValueError, RecursionError, MemoryError):
+                    continue
+            if mode == "exec":
+                problems += _reserved_assignments(parsed, bpmn_id, tree)
+        instructions = (getattr(ts, "extensions", None) or {}).get("instructionsForEndUser")
+        if isinstance(instructions, str) and instructions:
+            for line, message in check_instructions(instructions):
+                where = f"第 {line} 行: " if line else ""
+                problems.append(_at(parsed, bpmn_id, f"办理说明模板不被允许 (instructions rejected): {where}{message}",
+                                    "expression"))
         if isinstance(ts, UserTask):
             problems += _lint_user_task(parsed, ts, bpmn_id, task_ids, time_limit_keys)
+    return problems
+
+
+def _reserved_assignments(parsed: ParsedBundle, bpmn_id: str, tree: ast.AST) -> list[Problem]:
+    """Scripts must not rebind what the engine sets from the case row (a forged case number or party
+    name would reach the instructions, documents and later steps) nor the helper functions."""
+    problems = []
+    for name, line in sorted(set(assigned_names(tree)), key=lambda found: (found[1], found[0])):
+        if name in RESERVED_NAMES:
+            problems.append(_at(parsed, bpmn_id,
+                                f"脚本第 {line} 行给系统保留的名称 '{name}' 赋值或删除了它 "
+                                f"(script line {line} assigns or deletes the reserved name '{name}')", "expression"))
     return problems
 
 
@@ -81,6 +110,7 @@ def _lint_user_task(
         problems.append(_at(parsed, bpmn_id, "用户任务缺少 time_limit 属性 (user task has no time_limit)"))
     elif key not in time_limit_keys:
         problems.append(_at(parsed, bpmn_id, f"时限 '{key}' 未在时限登记表中 (unknown time-limit key)"))
+    problems += _start_point_problems(parsed, bpmn_id, props, time_limit_keys)
     credential = props.get("requires_credential")
     if credential and credential not in CREDENTIAL_KINDS:
         problems.append(_at(parsed, bpmn_id, f"未知的资格类型 '{credential}' (unknown credential kind)"))
@@ -93,6 +123,28 @@ def _lint_user_task(
                 problems.append(_at(parsed, bpmn_id, f"separate_from 引用了不存在的人员字段 '{other}' (no officers field of that name)"))
         elif other not in task_ids:
             problems.append(_at(parsed, bpmn_id, f"separate_from 引用了不存在的任务 '{other}' (unknown task id)"))
+    return problems
+
+
+def _start_point_problems(parsed: ParsedBundle, bpmn_id: str, props: dict[str, str], time_limit_keys: set[str]) -> list[Problem]:
+    """``counts_from`` names the recorded date the law counts from; ``extended_by`` an approved extension."""
+    problems = []
+    counts_from = props.get("counts_from")
+    if counts_from is not None and counts_from != CASE_CLOCK and not IDENTIFIER.fullmatch(counts_from):
+        problems.append(_at(parsed, bpmn_id, f"counts_from 须为记录日期的字段名或 case_clock (counts_from must name a date field "
+                                             f"or be 'case_clock', got '{counts_from}')"))
+    label = props.get("counts_from_label")
+    if label is not None and (not counts_from or counts_from == CASE_CLOCK or not 0 < len(label) <= 80):
+        problems.append(_at(parsed, bpmn_id, "counts_from_label 须与 counts_from（字段名）一起使用，且不超过 80 字 "
+                                             "(counts_from_label names the counts_from field; at most 80 characters)"))
+    extended = props.get("extended_by")
+    if extended is not None:
+        match = EXTENSION.fullmatch(extended)
+        if match is None:
+            problems.append(_at(parsed, bpmn_id, f"extended_by 的格式应为 “时限键 if 字段名” (extended_by must read "
+                                                 f"'<time-limit key> if <approval field>', got '{extended}')"))
+        elif match.group(1) not in time_limit_keys:
+            problems.append(_at(parsed, bpmn_id, f"extended_by 引用了未登记的时限 '{match.group(1)}' (unknown time-limit key)"))
     return problems
 
 
@@ -145,6 +197,11 @@ def _lint_dmn(parsed: ParsedBundle) -> list[Problem]:
             for item in table.inputs:
                 if item.expression:
                     problems += _check_one(parsed, item.id, item.expression, "eval")
+            for output in table.outputs:
+                if str(getattr(output, "name", None) or "").split(".")[0] in RESERVED_NAMES:  # "a.b" sets data["a"]["b"]
+                    problems.append(_at(parsed, output.id or decision_id,
+                                        f"决策表输出使用了系统保留的名称 '{output.name}' (decision output uses the reserved "
+                                        f"name '{output.name}')", "expression"))
     return problems
 
 

@@ -20,7 +20,9 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from .bounds import BundleCount, check_diagram
 from .bundle import Bundle, BundleFile
+from .formcheck import check_form
 from .problems import Problem
 
 _XML_PARSER_OPTIONS = {
@@ -31,6 +33,9 @@ _XML_PARSER_OPTIONS = {
     "remove_blank_text": False,
 }
 _dmn_validators: dict[str, BpmnValidator] = {}
+# Problems after which specs are not built and lint does not run: the files cannot be read, or are
+# too large to be worth reading further.
+BLOCKING = ("xml", "xsd", "limit")
 
 
 @dataclass
@@ -44,9 +49,15 @@ class ParsedBundle:
     problems: list[Problem] = field(default_factory=list)
 
     def locate(self, element_id: str) -> tuple[str, int | None]:
-        """File and line of the element with this id (ids are looked up across all files)."""
-        for path, root in self.trees.items():
-            found = root.xpath("//*[@id=$id]", id=element_id)
+        """File and line of the element with this id (ids are looked up across all files).
+
+        An id may occur in several files (processes are separate id spaces): the files just uploaded
+        or edited are searched first, so a problem is reported where the designer is working, not in
+        an unchanged file deployed earlier.
+        """
+        preferred = {path: i for i, path in enumerate(self.bundle.preferred)}
+        for path in sorted(self.trees, key=lambda p: preferred.get(p, len(preferred))):
+            found = self.trees[path].xpath("//*[@id=$id]", id=element_id)
             if found:
                 return path, found[0].sourceline
         return "", None
@@ -57,18 +68,21 @@ def parse_bundle(bundle: Bundle) -> ParsedBundle:
     parser = SpiffBpmnParser(validator=None)
     parsed.parser = parser
     _parse_forms(bundle, parsed)
+    # Size limits first, on the bare tree: a huge diagram is refused in milliseconds, before XSD
+    # validation and SpiffWorkflow spend seconds on it (bounds.py).
+    total = BundleCount()
     # DMN first: business rule tasks look their decision up while the BPMN is parsed.
     for f in bundle.of_kind("dmn"):
         root = _xml(f, parsed)
-        if root is not None and _xsd_ok(f, root, _dmn_validator(root), parsed):
+        if root is not None and _within_bounds(f, root, total, parsed) and _xsd_ok(f, root, _dmn_validator(root), parsed):
             _guard(parsed, f.path, lambda f=f, root=root: parser.add_dmn_xml(root, f.path))
     for f in bundle.of_kind("bpmn"):
         root = _xml(f, parsed)
-        if root is not None and _xsd_ok(f, root, VALIDATOR, parsed):
+        if root is not None and _within_bounds(f, root, total, parsed) and _xsd_ok(f, root, VALIDATOR, parsed):
             _guard(parsed, f.path, lambda f=f, root=root: parser.add_bpmn_xml(root, f.path))
     if not bundle.of_kind("bpmn") and not parsed.problems:
         parsed.problems.append(Problem("", "部署中没有 BPMN 流程文件 (the bundle has no BPMN file)", kind="reference"))
-    if any(p.kind in ("xml", "xsd") for p in parsed.problems):
+    if any(p.kind in BLOCKING for p in parsed.problems):
         return parsed
     for process_id in parser.get_process_ids():
         def build(process_id: str = process_id) -> None:
@@ -84,6 +98,12 @@ def parse_bundle(bundle: Bundle) -> ParsedBundle:
     return parsed
 
 
+def _within_bounds(f: BundleFile, root: Any, total: BundleCount, parsed: ParsedBundle) -> bool:
+    problems = check_diagram(f.path, root, total)
+    parsed.problems += problems
+    return not problems
+
+
 def _parse_forms(bundle: Bundle, parsed: ParsedBundle) -> None:
     for name, f in bundle.forms().items():
         try:
@@ -96,6 +116,9 @@ def _parse_forms(bundle: Bundle, parsed: ParsedBundle) -> None:
             parsed.problems.append(Problem(f.path, "表单必须是 JSON 对象 (a form schema must be an object)", kind="form"))
             continue
         parsed.forms[name] = schema
+        # Patterns run with RE2 and $refs stay inside the form (formcheck.py); checked here so the
+        # designer's 校验 and every deployment path report them with file and JSON pointer.
+        parsed.problems += check_form(f.path, schema)
 
 
 def _xml(f: BundleFile, parsed: ParsedBundle) -> Any:

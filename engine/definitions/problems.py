@@ -12,7 +12,7 @@ class Problem:
     message: str
     line: int | None = None
     element: str | None = None
-    kind: str = "lint"  # xml | xsd | reference | lint | expression | form
+    kind: str = "lint"  # xml | xsd | limit | reference | lint | expression | form
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
