@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 
 from . import clock
+from .limits import Deadlines
 from .models import Case, Task, User, db
+from .numbering import allocate_range
 from .runtime import claim_task, complete_task, start_case
 
 
@@ -14,6 +18,7 @@ def load_demo_cases() -> None:
         return
     handler = _user("a_handler1")
     today = clock.today_shanghai().isoformat()
+    _number_ranges()
     # 1. 简易程序, waiting for the on-the-spot decision.
     start_case(handler, "simplified", {"party_type": "citizen", "party_name": "张三", "party_id_number": "110101199001011234"},
                {"violation": "占道经营", "penalty_kind": "fine", "proposed_fine": 100})
@@ -49,7 +54,20 @@ def _commitment_case(today: str) -> None:
         "first_offence": True, "minor_harm": True, "correctable": True})
     _work(case.id, "a_handler1", {
         "commitment_notified_on": today, "rectification_required": "在经营场所显著位置公示营业执照。",
-        "party_decision": "commit", "commitment_signed_on": today})
+        "party_decision": "commit", "commitment_signed_on": today, "rectification_deadline": _last_day(today)})
+
+
+def _number_ranges() -> None:
+    """号段: each handler holds a block of pre-numbered on-the-spot decision forms (法 Art. 52)."""
+    admin = _user("admin")
+    for i, username in enumerate(("a_handler1", "a_handler2", "a_head", "b_handler1", "b_handler2", "b_head")):
+        allocate_range(admin, username, "X市监当罚", f"{i * 50 + 1:04d}", f"{i * 50 + 50:04d}", "演示号段")
+
+
+def _last_day(notified_on: str) -> str:
+    """The latest rectification deadline the registry's limit allows from the notice date."""
+    end = Deadlines().deadline("commitment_rectification", notified_on) - dt.timedelta(microseconds=1)
+    return end.astimezone(clock.SHANGHAI).date().isoformat()
 
 
 def _work(case_id: int, username: str, data: dict) -> None:

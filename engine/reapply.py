@@ -22,7 +22,7 @@ from . import audit, clock
 from .case_clock import CLOCK_KEY, set_deadline
 from .definitions.specs import load_specs
 from .errors import Forbidden, InvalidInput, NotFound, ZhifaError
-from .limits import Deadlines
+from .limits import CASE_CLOCK, Deadlines
 from .models import Case, ProcessInstance, Task, TimeLimit, User, db
 from .reference import uncommitted
 from .runtime.instance import lock_instance, open_session, save
@@ -71,8 +71,7 @@ def apply_limit_change(actor: User, key: str, reason: str) -> list[Change]:
         elif change.kind == "task":
             task = db.session.get(Task, change.task_id)
             assert task is not None
-            task.due_at, task.warn_at = deadlines.task_due(key, task.created_at)
-            task.due_provisional = deadlines.calendar.is_provisional(task.created_at, task.due_at)
+            task.due_at, task.warn_at, task.due_provisional = task_deadline(deadlines, task)
             task.deadline_state = "normal"
         else:
             _rearm_timers(change.instance_id or 0, key)
@@ -93,18 +92,16 @@ def recompute_provisional(actor: str, reason: str) -> list[Change]:
     """
     uncommitted()  # the calendar just entered, for this transaction only
     deadlines = Deadlines()
-    calendar = deadlines.calendar
     changes: list[Change] = []
     tasks = db.session.execute(
         select(Task, Case.case_number).join(Case, Case.id == Task.case_id)
         .where(Task.status == "open", Task.due_provisional.is_(True)).order_by(Task.created_at)
     ).all()
     for task, number in tasks:
-        if task.time_limit is None or task.time_limit not in deadlines.reference.limits:
-            continue
+        if task.time_limit is None or task.time_limit not in deadlines.reference.limits or task.counts_from == CASE_CLOCK:
+            continue  # a step due with the case clock moves with the clock, below
         old = task.due_at
-        task.due_at, task.warn_at = deadlines.task_due(task.time_limit, task.created_at)
-        task.due_provisional = calendar.is_provisional(task.created_at, task.due_at)
+        task.due_at, task.warn_at, task.due_provisional = task_deadline(deadlines, task)
         if task.deadline_state != "normal" and task.due_at != old:
             task.deadline_state = "normal"  # the next sweep flags it again against the new dates
         changes.append(Change("task", task.case_id, number, task.name, _iso(old), _iso(task.due_at), task_id=task.id))
@@ -136,15 +133,24 @@ def recompute_provisional(actor: str, reason: str) -> list[Change]:
     return changes
 
 
+def task_deadline(deadlines: Deadlines, task: Task) -> tuple[dt.datetime, dt.datetime | None, bool]:
+    """A task's due and 临期 instants and 暂定 flag, counted again from its recorded legal start."""
+    assert task.time_limit is not None
+    start: dt.date | dt.datetime = task.starts_on if task.starts_on is not None else task.created_at
+    due, warn = deadlines.task_due(task.time_limit, start, task.extended_by)
+    return due, warn, deadlines.calendar.is_provisional(start, due)
+
+
 def _task_changes(key: str) -> list[Change]:
     deadlines = Deadlines()
     out = []
     rows = db.session.execute(
         select(Task, Case.case_number).join(Case, Case.id == Task.case_id)
-        .where(Task.status == "open", Task.time_limit == key).order_by(Task.created_at)
+        .where(Task.status == "open", Task.time_limit == key, Task.counts_from.is_distinct_from(CASE_CLOCK))
+        .order_by(Task.created_at)
     )
     for task, number in rows:
-        due, _warn = deadlines.task_due(key, task.created_at)
+        due, _warn, _provisional = task_deadline(deadlines, task)
         if due != task.due_at:
             out.append(Change("task", task.case_id, number, task.name, _iso(task.due_at), _iso(due), task_id=task.id))
     return out

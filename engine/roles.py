@@ -19,5 +19,6 @@ SYSTEM_ROLES: dict[str, str] = {
 ALL_ROLES: dict[str, str] = {**LANE_ROLES, **SYSTEM_ROLES}
 
 # Extension properties a user task may carry (ARCHITECTURE.md "Runtime rules").
-TASK_PROPERTIES = frozenset({"form", "time_limit", "requires_credential", "separate_from", "document"})
+TASK_PROPERTIES = frozenset({"form", "time_limit", "counts_from", "counts_from_label", "extended_by", "requires_credential",
+                             "separate_from", "document"})
 CREDENTIAL_KINDS: dict[str, str] = {"law_enforcement": "执法证", "legal_qualification": "法律职业资格"}

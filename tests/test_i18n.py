@@ -26,3 +26,19 @@ def test_every_ui_string_has_an_english_translation():
     translated = {m.id: m.string for m in catalog if m.id}
     missing = sorted(m for m in extracted() if not translated.get(m))
     assert not missing, f"untranslated (run pybabel extract/update, then translate): {missing}"
+
+
+def test_every_event_on_a_case_timeline_has_a_label():
+    """The timeline never shows an event's code (``document.issued``) in the Chinese UI."""
+    import re
+    from pathlib import Path
+
+    from webui.timeline import ACTIONS
+
+    root = Path(__file__).parent.parent
+    recorded = {m for path in [*root.glob("engine/**/*.py"), *root.glob("webui/**/*.py")]
+                for m in re.findall(r'audit\.record\(\s*f?"([a-z_]+\.[a-z_]+)"', path.read_text(encoding="utf-8"))}
+    system_chain = {a for a in recorded if a.split(".")[0] in
+                    {"user", "token", "credential", "unit", "draft", "document_type", "time_limit", "audit"}}
+    system_chain |= {"calendar.changed", "time_limit.reapplied"}
+    assert recorded - system_chain - set(ACTIONS) == set()

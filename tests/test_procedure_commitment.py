@@ -17,7 +17,7 @@ clock_calls = hearing.clock_calls
 REGISTER = {"violation_found_on": "2026-03-02", "violation_description": "未在显著位置公示营业执照", "on_commitment_list": True,
             "first_offence": True, "minor_harm": True, "correctable": True}
 COMMIT = {"commitment_notified_on": "2026-03-02", "rectification_required": "三日内在显著位置公示营业执照", "party_decision": "commit",
-          "commitment_signed_on": "2026-03-02"}
+          "commitment_signed_on": "2026-03-02", "rectification_deadline": "2026-03-16"}  # the last of 10 working days
 DECLINE = {"commitment_notified_on": "2026-03-02", "rectification_required": "公示营业执照", "party_decision": "decline",
            "decline_note": "当事人拒绝签署"}
 REPORTED = {"rectification_reported_on": "2026-03-05", "rectification_description": "已公示"}
@@ -63,12 +63,13 @@ def test_declined_commitment_continues_as_ordinary_procedure(specs, roundtrip, c
     assert data["continued_as"] == "ordinary" and data["commitment_outcome"] == "declined"
     assert data["violation_description"] == REGISTER["violation_description"]  # history carried over
     assert data["notice_served_on"] is None and data["hearing_held"] is False  # the ordinary procedure starts cleanly
+    assert data["discretion_tier_raise"] == 0  # declining is the party's right, not a broken commitment
 
 
 def test_not_rectified_by_the_deadline_goes_to_verification_then_ordinary(specs, roundtrip, clock_calls, frozen_timer_clock):
     run = start(specs, roundtrip)
     run.complete("issue_commitment_notice", COMMIT)
-    # 10 working days after Mon 03-02 → Mon 03-16, ending 24:00 Shanghai
+    # the deadline the officer set (Mon 03-16, the last of 10 working days after Mon 03-02), ending 24:00 Shanghai
     assert run.wf.waiting_events()[0].value == "2026-03-17T00:00:00+08:00"
     frozen_timer_clock.at = dt.datetime(2026, 3, 16, 15, 59, tzinfo=dt.UTC)
     run.fire_timers()
@@ -80,7 +81,8 @@ def test_not_rectified_by_the_deadline_goes_to_verification_then_ordinary(specs,
     assert run.ready() == ["register_lead"]
     data = run.data
     assert data["commitment_outcome"] == "not_rectified" and data["continued_as"] == "ordinary"
-    assert data["commitment_history"] == {"outcome": "not_rectified", "registered_on": "2026-03-02"}
+    assert data["commitment_history"] == {"outcome": "not_rectified", "registered_on": "2026-03-02", "discretion_tier_raise": 1}
+    assert data["discretion_tier_raise"] == 1  # a broken commitment: one discretion tier heavier
 
 
 def test_ineligible_violation_goes_straight_to_ordinary(specs, roundtrip):
@@ -88,3 +90,9 @@ def test_ineligible_violation_goes_straight_to_ordinary(specs, roundtrip):
     run.complete("register_violation", {**REGISTER, "first_offence": False})
     assert run.ready() == ["register_lead"]
     assert run.data["commitment_outcome"] == "not_eligible"
+
+
+def test_the_timer_follows_the_deadline_the_officer_set(specs, roundtrip):
+    run = start(specs, roundtrip)
+    run.complete("issue_commitment_notice", {**COMMIT, "rectification_deadline": "2026-03-05"})
+    assert run.wf.waiting_events()[0].value == "2026-03-06T00:00:00+08:00"  # 24:00 of Thu 03-05, Shanghai

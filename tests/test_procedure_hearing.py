@@ -13,8 +13,21 @@ import pytest
 import tests.test_processes_parse as lib
 from engine.calendar import Calendar, load_seed_time_limits, parse_start
 from engine.case_clock import ClockRecorder
+from engine.execution import SCRIPT_FUNCTIONS
 from engine.expressions import make_script_engine
-from tests.test_processes_parse import CLOSE, INVESTIGATION, LEAD_FILE, SERVE, Run, case, decision, notice, report, validate_form
+from tests.test_processes_parse import (
+    CLOSE,
+    INVESTIGATION,
+    LEAD_FILE,
+    PAID,
+    SERVE,
+    Run,
+    case,
+    decision,
+    notice,
+    report,
+    validate_form,
+)
 
 # The library's fixtures, shared with this module.
 parser, specs, roundtrip, frozen_timer_clock = lib.parser, lib.specs, lib.roundtrip, lib.frozen_timer_clock
@@ -33,7 +46,8 @@ def clock_calls(monkeypatch, frozen_timer_clock):
     """Every case_clock call of the run (one recorder across round trips) and calendar-true deadlines,
     with SpiffWorkflow's timer clock frozen on Tue 2026-03-24."""
     recorder = ClockRecorder()
-    monkeypatch.setattr(lib, "script_engine", lambda _value: make_script_engine({"deadline": real_deadline, "case_clock": recorder}))
+    monkeypatch.setattr(lib, "script_engine", lambda _value: make_script_engine({"deadline": real_deadline, "case_clock": recorder,
+                                                                                 **SCRIPT_FUNCTIONS}))
     return recorder.events
 
 
@@ -54,7 +68,7 @@ def hearing_notice(hearing_date: str, served_on: str = "2026-03-26") -> dict:
             "hearing_notice_service_method": "direct", "hearing_notice_served_on": served_on}
 
 
-CONDUCT = {"hearing_held_on": "2026-04-08", "party_attended": True, "investigators_statement": "事实、证据和处罚建议",
+CONDUCT = {"hearing_held_on": "2026-04-08", "attendance": "attended", "investigators_statement": "事实、证据和处罚建议",
            "party_defence": "主张初次违法，请求从轻"}
 RECORD = {"record_summary": "双方质证", "party_signature": "refused", "refusal_note": "当事人拒绝签字，主持人已注明"}
 HEARING_REPORT = {"hearing_report_summary": "事实清楚，当事人初次违法", "hearing_recommended_outcome": "penalty",
@@ -118,13 +132,13 @@ def test_hearing_then_review_returned_then_collective_discussion_then_decision(s
     run.complete("issue_penalty_decision", {"decision_issued_on": "2026-04-17", "payment_instructions": "银行",
                                             "reconsideration_body": "某市人民政府", "court": "某区人民法院"})
     run.complete("serve_decision", SERVE)
-    run.complete("record_payment", {"payment_status": "paid", "paid_amount": 110000, "paid_on": "2026-04-20"})
+    run.complete("record_payment", PAID(110000, "2026-04-16"))  # within 15 days of service on 04-02
     run.complete("close_case", CLOSE)
     assert run.wf.is_completed()
 
 
-def test_absent_party_waives_the_hearing_and_the_clock_resumes(specs, roundtrip, clock_calls):
-    run = Run(specs, "ordinary", case(proposed_fine=15000), roundtrip)
+def to_hearing(run: Run) -> None:
+    """Hearing requested, staff designated, notice served Thu 03-26 for Wed 04-08 (7 working days across 清明)."""
     to_notice(run, 15000)
     run.complete("submit_review", SUBMIT)
     run.complete("review", APPROVE)
@@ -132,11 +146,72 @@ def test_absent_party_waives_the_hearing_and_the_clock_resumes(specs, roundtrip,
     run.complete("record_hearing_request", HEARING_REQUEST)
     run.complete("designate_hearing_staff", STAFF)
     run.complete("serve_hearing_notice", hearing_notice("2026-04-08"))
-    run.complete("conduct_hearing", {"hearing_held_on": "2026-04-08", "party_attended": False, "absence_note": "无正当理由未到"})
+    assert run.ready() == ["conduct_hearing"]
+
+
+def absent(attendance: str, note: str) -> dict:
+    data = {"hearing_held_on": "2026-04-08", "attendance": attendance, "absence_note": note}
+    validate_form("hearing_conduct", data)
+    return data
+
+
+def test_unjustified_absence_waives_the_hearing_and_the_clock_resumes(specs, roundtrip, clock_calls):
+    run = Run(specs, "ordinary", case(proposed_fine=15000), roundtrip)
+    to_hearing(run)
+    run.complete("conduct_hearing", absent("unjustified_absence", "经合法通知，无正当理由未到"))
     assert run.ready() == ["decide"]
     data = run.data
     assert data["hearing_waived"] is True and data["hearing_held"] is False
     assert [e.action for e in clock_calls if e.action in ("pause", "resume")] == ["pause", "resume"]
+
+
+@pytest.mark.parametrize("attendance", ["justified_absence", "postponement_requested"])
+def test_justified_absence_or_postponement_reschedules_the_hearing_with_a_new_notice(specs, roundtrip, clock_calls, attendance):
+    run = Run(specs, "ordinary", case(proposed_fine=15000), roundtrip)
+    to_hearing(run)
+    reason = "当事人住院治疗，提交了医院证明" if attendance == "justified_absence" else "当事人申请延期，理由正当"
+    run.complete("conduct_hearing", absent(attendance, reason))
+    # 法 Art. 64: not a waiver; the hearing is held later, on a new notice served 7 working days before.
+    assert run.ready() == ["serve_hearing_notice"]
+    assert "hearing_waived" not in run.data or run.data["hearing_waived"] is False
+    assert run.data["hearing_missed_on"] == "2026-04-08" and run.data["hearing_reschedule_reason"] == reason
+    # Served Thu 04-09: seven working days run to Mon 04-20, so the new hearing can be on Tue 04-21 at the earliest.
+    run.complete("serve_hearing_notice", hearing_notice("2026-04-20", served_on="2026-04-09"))
+    assert run.ready() == ["serve_hearing_notice"]
+    run.complete("serve_hearing_notice", hearing_notice("2026-04-21", served_on="2026-04-09"))
+    assert run.ready() == ["conduct_hearing"]
+    run.complete("conduct_hearing", {**CONDUCT, "hearing_held_on": "2026-04-21"})
+    assert run.ready() == ["record_hearing"]
+    run.complete("record_hearing", RECORD)
+    run.complete("hearing_report", {**HEARING_REPORT, "hearing_recommended_fine": 15000, "hearing_report_on": "2026-04-23"})
+    assert run.ready() == ["submit_review"]  # the review after the hearing (法 Art. 58(2))
+    data = run.wf.get_next_task(spec_name="legal_review_after_hearing").data
+    assert data["hearing_held"] is True and data["hearing_waived"] is False
+    assert data["hearing_reschedules"] == [{"missed_on": "2026-04-08", "attendance": attendance, "reason": reason}]
+    # The case clock paused once at the request and resumed once at the report: the wait for the new
+    # date is hearing time too (法 Art. 60).
+    assert [(e.action, e.on) for e in clock_calls if e.action in ("pause", "resume")] == [
+        ("pause", dt.date(2026, 3, 25)), ("resume", dt.date(2026, 4, 23))]
+    assert [e.kind for e in clock_calls if e.action == "pause"] == ["hearing"]
+
+
+def test_a_rescheduled_hearing_must_fall_after_the_missed_date(specs, clock_calls):
+    run = Run(specs, "ordinary", case(proposed_fine=15000), roundtrip=False)
+    to_hearing(run)
+    run.complete("conduct_hearing", absent("postponement_requested", "当事人申请延期"))
+    # Seven working days' notice would be kept (served 03-20, held 04-01), but 04-01 is before the missed 04-08.
+    run.complete("serve_hearing_notice", hearing_notice("2026-04-01", served_on="2026-03-20"))
+    assert run.ready() == ["serve_hearing_notice"]
+
+
+def test_absence_needs_its_reason_recorded():
+    import jsonschema
+
+    for attendance in ("justified_absence", "postponement_requested", "unjustified_absence"):
+        with pytest.raises(jsonschema.ValidationError, match="absence_note"):
+            validate_form("hearing_conduct", {"hearing_held_on": "2026-04-08", "attendance": attendance})
+    with pytest.raises(jsonschema.ValidationError):
+        validate_form("hearing_conduct", {"hearing_held_on": "2026-04-08", "attendance": "absent"})
 
 
 def test_hearing_request_period_expiry_counts_as_waiver(specs, roundtrip, clock_calls, frozen_timer_clock):

@@ -26,6 +26,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.calendar import load_seed_time_limits
 from engine.case_clock import ClockRecorder
+from engine.execution import SCRIPT_FUNCTIONS
 from engine.expressions import make_script_engine
 from engine.roles import CREDENTIAL_KINDS, LANE_ROLES, TASK_PROPERTIES
 
@@ -220,7 +221,7 @@ LONG_AGO = "2000-01-01T00:00:00+08:00"
 
 def script_engine(deadline_value: str) -> PythonScriptEngine:
     # zhifa's restricted engine, with a fixed deadline and a case clock that only records calls.
-    return make_script_engine({"deadline": lambda key, start: deadline_value, "case_clock": ClockRecorder()})
+    return make_script_engine({"deadline": lambda key, start: deadline_value, "case_clock": ClockRecorder(), **SCRIPT_FUNCTIONS})
 
 
 class Run:
@@ -280,6 +281,7 @@ def case(party_type="citizen", penalty_kind="fine", proposed_fine=0, **extra):
         "violation": "未按规定明码标价",
         "penalty_kind": penalty_kind,
         "proposed_fine": proposed_fine,
+        "discretion_tier_raise": 0,  # what start_case gives every case (engine/runtime/cases.py CASE_DEFAULTS)
         **extra,
     }
 
@@ -473,6 +475,11 @@ SERVE = {"service_method": "direct", "served_on": "2026-04-02", "service_recipie
 CLOSE = {"closing_reason": "executed", "closing_summary": "执行完毕", "closed_on": "2026-04-30"}
 
 
+def PAID(amount: float, paid_on: str) -> dict:  # noqa: N802 - reads as the constant it replaces
+    """The payment step's data for one payment in full (forms/payment_record.json)."""
+    return {"execution_action": "record", "payments": [{"paid_on": paid_on, "amount": amount, "method": "bank"}]}
+
+
 def file_and_investigate(run):
     run.complete("register_lead", LEAD_FILE)
     run.complete("file_case", FILE_CASE)
@@ -573,7 +580,7 @@ def test_ordinary_full_path_with_legal_review_returned_once(specs, roundtrip):
         },
     )
     run.complete("serve_decision", SERVE)
-    run.complete("record_payment", {"payment_status": "paid", "paid_amount": 12000, "paid_on": "2026-04-10"})
+    run.complete("record_payment", PAID(12000, "2026-04-10"))
     assert run.ready() == ["close_case"]
     run.complete("close_case", CLOSE)
     assert run.wf.is_completed()

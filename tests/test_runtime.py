@@ -134,10 +134,10 @@ def test_other_unit_cannot_see_or_touch_the_task(ctx, people, mini, frozen):
 def test_suspended_case_cannot_be_worked_and_resumes(ctx, people, mini, frozen):
     case_id = start(frozen)
     [register] = open_tasks(case_id)
-    suspend_case(user("a_head"), case_id, "等待检测结果")
+    suspend_case(user("a_chief"), case_id, "等待检测结果", ground="legal_interpretation")
     with pytest.raises(Exception, match="中止"):
         complete_task(user("a_handler1"), register.id, {"facts": "事实清楚", "proposed_fine": 1})
-    resume_case(user("a_head"), case_id, "检测完成")
+    resume_case(user("a_chief"), case_id, "检测完成")
     complete_task(user("a_handler1"), register.id, {"facts": "事实清楚", "proposed_fine": 1})
     assert audit.verify(case_id) == []
 
@@ -158,8 +158,8 @@ def test_terminated_case_withdraws_its_open_tasks(ctx, people, mini, frozen):
     case_id = start(frozen)
     [register] = open_tasks(case_id)
     with pytest.raises(Forbidden):
-        terminate_case(user("a_handler1"), case_id, "撤案")
-    terminate_case(user("a_head"), case_id, "当事人已注销，依法终止")
+        terminate_case(user("a_handler1"), case_id, "撤案", ground="other")
+    terminate_case(user("a_chief"), case_id, "当事人已注销，依法终止", ground="no_successor")
     db.session.expire_all()
     assert db.session.get(Task, register.id).status == "cancelled"
     instance = db.session.scalars(select(ProcessInstance).where(ProcessInstance.case_id == case_id)).one()

@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from engine import clock
+from engine.case_clock import extend_case_clock
 from engine.definitions.specs import load_specs
-from engine.errors import Forbidden
+from engine.errors import Forbidden, ZhifaError
 from engine.models import Case, ProcessInstance, Task, db
+from engine.numbering import allocate_range
 from engine.runtime import claim_task, complete_task, fire_due_timers, start_case
 from engine.runtime.instance import ready_user_tasks
 from engine.serialization import load_state
@@ -36,6 +38,7 @@ from tests.test_processes_parse import (
     FILING_RECORD,
     LEAD_FILE,
     LEAD_NOT_FILE,
+    PAID,
     SERVE,
     SIMPLIFIED_CLOSING,
     SIMPLIFIED_DECISION,
@@ -105,6 +108,28 @@ class Driver:
             assert status == 200, body
         self.done.append(bpmn_id)
 
+    def attempt(self, bpmn_id: str, username: str, data: dict) -> tuple[int, dict]:
+        """Submit as ``complete`` does, but return what the officer is told: (status, {message, details})."""
+        task_id = self.task(bpmn_id).id
+        if self.mode == "engine":
+            try:
+                claim_task(user(username), task_id)
+                complete_task(user(username), task_id, data)
+            except ZhifaError as exc:
+                return exc.status, {"message": exc.message, "details": exc.details}
+            self.done.append(bpmn_id)
+            return 200, {}
+        client = self.api(username)
+        status, task = client.get(f"/tasks/{task_id}")
+        assert status == 200, task
+        status, body = client.post(f"/tasks/{task_id}/claim")
+        if status != 200:
+            return status, body
+        status, body = client.post(f"/tasks/{task_id}/complete", {"data": data, "version": task["version"]})
+        if status == 200:
+            self.done.append(bpmn_id)
+        return status, body
+
     def tick(self, when: dt.datetime) -> None:
         self.frozen.set(when)
         if self.mode == "engine":
@@ -140,6 +165,7 @@ def run(request, ctx, people, frozen, api) -> Driver:
     deploy_dir(ROOT)
     make_user("a_host", "unit_a", ["hearing_host"], ("law_enforcement",))
     make_user("a_clerk", "unit_a", ["hearing_clerk"], ())
+    allocate_range(user("admin"), "a_handler1", "当场〔2026〕", "0001", "0100")  # 号段 for on-the-spot decisions
     db.session.remove()
     driver = Driver(request.param, api, frozen)
     if request.param == "api":  # tokens issued before the case starts, as a user would hold one
@@ -208,7 +234,8 @@ def to_report(run: Driver, fine: float, party=COMPANY, **flags) -> None:
 def finish_penalty(run: Driver, fine: float) -> None:
     run.complete("issue_penalty_decision", "a_handler1", ISSUE)
     run.complete("serve_decision", "a_handler2", SERVE)
-    run.complete("record_payment", "a_handler1", {"payment_status": "paid", "paid_amount": fine, "paid_on": "2026-04-20"})
+    run.frozen.set(at("2026-04-16"))  # paid within 15 days of service on 04-02 (法 Art. 67): no surcharge
+    run.complete("record_payment", "a_handler1", PAID(fine, "2026-04-16"))
     run.complete("close_case", "a_head", CLOSE)
     assert run.case.status == "closed"
 
@@ -301,7 +328,7 @@ def test_commitment_rectified_closes_without_penalty(run):
     run.complete("issue_commitment_notice", "a_handler1", COMMIT)
     run.complete("await_rectification", "a_handler1", REPORTED)
     run.complete("verify_rectification", "a_handler2", VERIFIED)
-    run.complete("close_without_penalty", "a_head", CLOSING)
+    run.complete("close_without_penalty", "a_chief", CLOSING)  # 不予处罚 is the agency head's decision (法 Art. 57)
     assert run.case.status == "closed" and run.case.clock_state is None
 
 
@@ -438,3 +465,82 @@ def test_a_task_due_in_a_year_without_a_notice_is_marked_provisional_in_the_api(
     assert task["due_at"] > "2027" and task["provisional"] is True
     status, listed = run.api("a_handler1").get("/tasks", scope="available")
     assert status == 200 and any(t["id"] == task["id"] and t["provisional"] for t in listed["items"])
+
+
+# ------------------------------------------------------------------------------------------ legal start points
+def due(run: Driver, bpmn_id: str) -> dt.datetime:
+    return run.task(bpmn_id).due_at.astimezone(SH)
+
+
+def midnight(day: str) -> dt.datetime:
+    """The exclusive end of a period whose last day is the day before ``day`` (24:00)."""
+    return dt.datetime.fromisoformat(day).replace(tzinfo=SH)
+
+
+def test_each_step_counts_from_the_date_the_law_names_not_from_its_creation(run):
+    """The clock stands at 2026-03-02 throughout: every due date below comes from a recorded date."""
+    run.start("ordinary", COMPANY, {"violation": "未明码标价", "penalty_kind": "fine", "proposed_fine": 150000,
+                                    "lead_received_on": "2026-02-26"})
+    # 立案 within 15 working days of the lead (SAMR Art. 18): 02-27, Sat 02-28 (调休上班), … last day Wed 03-18.
+    assert due(run, "register_lead") == midnight("2026-03-19")
+    run.complete("register_lead", "a_handler1", {**LEAD_FILE, "lead_received_on": "2026-02-26",
+                                                 "verification_extension_approved": True,
+                                                 "verification_extension_reason": "情况复杂，经负责人批准延长"})
+    # With the approved extension: 30 working days, 清明 04-04..06 skipped, last day Thu 04-09.
+    assert due(run, "file_case") == midnight("2026-04-10")
+    assert run.task("file_case").counts_from == "lead_received_on"
+    run.complete("file_case", "a_head", FILE_CASE)
+    run.complete("investigate", "a_handler1", INVESTIGATION)
+    run.complete("investigation_report", "a_handler1", report(fine=150000, complex_case=True))
+    run.complete("submit_review", "a_handler1", SUBMIT)
+    run.complete("review", "a_reviewer", APPROVE)
+    run.complete("notify_party", "a_handler1", {**notice(150000, served_on="2026-03-23"), "hearing_right_informed": True})
+    # The hearing request within 5 working days of service (法 Art. 64(1)): 03-24 … last day Mon 03-30.
+    assert due(run, "record_hearing_request") == midnight("2026-03-31")
+    run.complete("record_hearing_request", "a_handler1", HEARING_REQUEST)
+    run.complete("designate_hearing_staff", "a_chief", STAFF)
+    run.complete("serve_hearing_notice", "a_clerk", hearing_notice("2026-04-08"))
+    run.complete("conduct_hearing", "a_host", CONDUCT)  # held 2026-04-08
+    run.complete("record_hearing", "a_clerk", RECORD)
+    # The hearing report within 5 working days after the hearing date: 04-09 … last day Wed 04-15.
+    assert due(run, "hearing_report") == midnight("2026-04-16")
+    run.complete("hearing_report", "a_host", HEARING_REPORT)
+    run.complete("submit_review", "a_handler1", SUBMIT)
+    run.complete("review", "a_reviewer", APPROVE)
+    run.complete("collective_discussion", "a_chief", {
+        "discussion_at": "2026-04-16T15:00:00+08:00", "discussion_summary": "同意", "discussion_conclusion": "penalty",
+        "discussion_participants": [{"name": n, "position": "局领导"} for n in ("甲", "乙", "丙")]})
+    # The decision is due when the case clock runs out (法 Art. 60), and moves with it.
+    assert due(run, "decide") == run.case.clock_deadline.astimezone(SH)
+    assert run.task("decide").counts_from == "case_clock"
+    before = run.case.clock_deadline
+    extend_case_clock(user("a_chief"), run.case_id, 10, "案情复杂，经负责人批准延长")
+    # 10 more days from Wed 06-17 end on Sat 06-27: the period ends on Mon 06-29 instead.
+    assert run.case.clock_deadline > before and due(run, "decide") == midnight("2026-06-30") == run.case.clock_deadline
+    run.complete("decide", "a_chief", decision(fine=110000))  # decided_on 2026-04-01
+    # 送达 within 7 working days of the decision date (法 Art. 61): 04-02, 04-03, 04-07 … last day Mon 04-13.
+    assert due(run, "issue_penalty_decision") == midnight("2026-04-14")
+    run.complete("issue_penalty_decision", "a_handler1", ISSUE)
+    assert due(run, "serve_decision") == midnight("2026-04-14")
+    assert run.task("serve_decision").starts_on == dt.date(2026, 4, 1)
+
+
+def test_preservation_is_handled_within_seven_working_days_of_its_approval(run):
+    run.start("ordinary", COMPANY, {"violation": "未明码标价", "penalty_kind": "fine", "proposed_fine": 5000})
+    run.complete("register_lead", "a_handler1", LEAD_FILE)
+    run.complete("file_case", "a_head", FILE_CASE)
+    run.complete("investigate", "a_handler1", {**INVESTIGATION, "evidence_preservation_needed": True,
+                                               "preservation_reason": "证据可能灭失"})
+    run.complete("approve_preservation", "a_chief", {"preservation_decision": "approve", "preservation_opinion": "同意",
+                                                    "preservation_approved_on": "2026-03-05"})
+    # 法 Art. 56: 03-06, 03-09 … last day Mon 03-16 (the task was created on 03-02).
+    assert due(run, "handle_preservation") == midnight("2026-03-17")
+
+
+def test_a_task_says_which_date_it_counts_from(run):
+    run.api("a_handler1")
+    run.start("ordinary", COMPANY, {"violation": "未明码标价", "lead_received_on": "2026-02-26"})
+    status, task = run.api("a_handler1").get(f"/tasks/{run.task('register_lead').id}")
+    assert status == 200
+    assert task["counts_from"] == {"field": "lead_received_on", "label": "发现线索或者收到材料日期", "date": "2026-02-26",
+                                   "amount": 15, "unit": "working_days", "extended_by": None}

@@ -207,9 +207,9 @@ def test_case_clock_runs_ninety_days_pauses_and_takes_approved_extensions(ctx, p
     # 90 natural days after Mon 03-02 is Sun 05-31 -> next working day Mon 06-01, ends 24:00.
     assert case.clock_state == "running" and case.clock_deadline == at(2026, 6, 2)
     frozen.set(at(2026, 3, 10, 9))
-    suspend_case(user("a_head"), case.id, "等待检验结果")
+    suspend_case(user("a_chief"), case.id, "等待检验结果", ground="other")
     frozen.set(at(2026, 3, 20, 9))
-    resume_case(user("a_head"), case.id, "检验结果已出")
+    resume_case(user("a_chief"), case.id, "检验结果已出")
     db.session.refresh(case)
     assert case.paused_days == 10 and case.clock_deadline == at(2026, 6, 11)  # 100 days -> Wed 06-10
     with pytest.raises(Forbidden):
@@ -219,7 +219,8 @@ def test_case_clock_runs_ninety_days_pauses_and_takes_approved_extensions(ctx, p
     assert case.clock_deadline == at(2026, 7, 11)  # 130 days -> Fri 07-10
     with pytest.raises(Forbidden, match="集体讨论"):
         extend_case_clock(user("a_chief"), case.id, 10, "再次延长")
-    extend_case_clock(user("a_chief"), case.id, 10, "经集体讨论决定再次延长", collective_discussion=True)
+    extend_case_clock(user("a_chief"), case.id, 10, "经集体讨论决定再次延长", collective_discussion=True,
+                      discussion_on="2026-03-20", discussion_number="集讨〔2026〕3号")
     db.session.refresh(case)
     assert case.extensions == 2 and case.clock_deadline == at(2026, 7, 21)  # 140 days -> Mon 07-20
     frozen.set(at(2026, 7, 21, 0, 0, 1))
@@ -254,9 +255,9 @@ def test_open_case_clock_keeps_its_limit_until_the_change_is_applied(ctx, people
     case = start_case(user("a_handler1"), "mini_timer", PARTY, {"notice_on": "2026-03-02", "start_clock": True})
     assert case.clock_deadline == at(2026, 6, 2)
     set_time_limit(user("admin"), "case_decision", 60, "natural_days", "测试：缩短办案期限")
-    suspend_case(user("a_head"), case.id, "中止")
+    suspend_case(user("a_chief"), case.id, "中止", ground="force_majeure")
     frozen.set(at(2026, 3, 3, 9))
-    resume_case(user("a_head"), case.id, "恢复")
+    resume_case(user("a_chief"), case.id, "恢复")
     case = db.session.get(Case, case.id)
     # 91 days on the limit it started with: Mon 06-01, ends 24:00 (the 60-day limit is not used yet)
     assert case.paused_days == 1 and case.clock_deadline == at(2026, 6, 2)
@@ -271,7 +272,7 @@ def test_terminated_case_stops_its_clock_and_is_not_recorded_as_closed(ctx, peop
     case = start_case(user("a_handler1"), "mini_timer", PARTY, {"notice_on": "2026-03-02", "start_clock": True})
     from engine.runtime import terminate_case
 
-    terminate_case(user("a_head"), case.id, "依法终止调查")
+    terminate_case(user("a_chief"), case.id, "依法终止调查", ground="time_barred")
     case = db.session.get(Case, case.id)
     assert case.status == "terminated" and case.clock_state == "stopped"
     actions = [e.action for e in db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id))]

@@ -30,6 +30,7 @@ from engine.users import EXPIRY_WARNING_DAYS
 
 from .admin_access import ADMIN_ROLE, AdminOnly
 from .admin_documents import DocumentTypesView
+from .admin_numbering import FormNumbersView
 from .admin_people import CredentialsView, RolesView, UnitsView, UsersView, flagged_credentials
 
 __all__ = ["ADMIN_ROLE", "init_app"]
@@ -221,6 +222,7 @@ def init_app(app: Flask) -> None:
     admin.add_view(CalendarView(name="节假日日历", endpoint="calendar"))
     admin.add_view(IncidentsView(name="异常实例", endpoint="incidents"))
     admin.add_view(DocumentTypesView(name="文书编号", endpoint="document_types"))
+    admin.add_view(FormNumbersView(name="号段", endpoint="form_numbers"))
     admin.add_view(UsersView(name="用户", endpoint="users", category="人员"))
     admin.add_view(CredentialsView(name="证件", endpoint="credentials", category="人员"))
     admin.add_view(UnitsView(name="单位", endpoint="units", category="人员"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -11,19 +12,42 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import select
 
-from engine import audit
+from engine import audit, clock
 from engine.access import get_case
-from engine.case_clock import days_left
+from engine.case_clock import (
+    COUNTING,
+    EXCLUDED_KINDS,
+    EXTENSION_KEY,
+    OFFICER_ROLES,
+    days_left,
+    end_excluded_period,
+    extend_case_clock,
+    pauses_of,
+    start_excluded_period,
+)
 from engine.documents import case_documents
-from engine.errors import Forbidden, InvalidInput
-from engine.models import ActiveProcess, AuditEvent, ProcessInstance, ProcessSpec, Publication, Task, User, db
+from engine.errors import Forbidden, InvalidInput, NotFound, ZhifaError
+from engine.limits import Deadlines
+from engine.models import (
+    ActiveProcess,
+    AuditEvent,
+    Case,
+    ClockPause,
+    ProcessInstance,
+    ProcessSpec,
+    Publication,
+    Task,
+    User,
+    db,
+)
 from engine.publication import request_withdrawal
 from engine.record_export import export_case_file
-from engine.runtime import start_case
-from engine.runtime.cases import STARTER_ROLES
+from engine.runtime import resume_case, start_case, suspend_case, terminate_case
+from engine.runtime.cases import DECIDER_ROLE, STARTER_ROLES, SUSPENSION_GROUNDS, TERMINATION_GROUNDS
 from engine.runtime.diagram import element_states, process_source
 from engine.runtime.suggest import suggest_procedure
 
+from .api.cases import case_execution
 from .api.present import deadline_badge, due_label
 from .formrender import display_value, fields_of, parse_form
 from .timeline import describe_event
@@ -74,8 +98,143 @@ def show(case_id: int) -> str:
     return render_template(
         "case.html", case=case, tasks=tasks, events=[describe_event(e, actors) for e in events], instances=instances,
         documents=documents, days_left=days_left(case), badge=deadline_badge, due_label=due_label, findings=findings,
-        publications=publications,
+        publications=publications, actions=case_actions(g.user, case, instances), day_label=day_label,
+        execution=case_execution(case),
     )
+
+
+def day_label(value: Any) -> str:
+    """A date the clock paused from (stored as 00:00 that day): the day itself, never "the day before 24:00"."""
+    return value.astimezone(clock.SHANGHAI).date().isoformat() if value else ""
+
+
+# 中止、恢复、终止调查, 延长办案期限 and the periods the case clock does not count (法 Art. 60).
+# Labels of the engine's keys (engine/runtime/cases.py, engine/case_clock.py), in the user's language.
+SUSPENSION_LABELS = {
+    "party_death_successor": _l("当事人死亡，须等待确定权利义务承受人"),
+    "party_missing": _l("当事人下落不明，致使案件暂时无法调查"),
+    "force_majeure": _l("因不可抗力致使案件暂时无法调查"),
+    "legal_interpretation": _l("涉及法律适用等问题，需要送请有权机关作出解释或者确认"),
+    "awaiting_other_case": _l("须以相关案件的裁判结果或者其他行政决定为依据，而相关案件尚未审结或者决定尚未作出"),
+    "other": _l("其他应当中止调查的情形"),
+}
+TERMINATION_LABELS = {
+    "no_successor": _l("当事人死亡且无遗产，或者法人、其他组织终止且无权利义务承受人，致使案件调查无法继续"),
+    "time_barred": _l("违法行为已过追责时效（《行政处罚法》第三十六条）"),
+    "other": _l("其他应当终止调查的情形"),
+}
+PAUSE_LABELS = {
+    "suspension": _l("中止"), "hearing": _l("听证"), "procedure": _l("程序暂停"),
+    "testing": _l("检测"), "inspection": _l("检验"), "quarantine": _l("检疫"), "appraisal": _l("鉴定"), "public_notice": _l("公告"),
+}
+assert SUSPENSION_LABELS.keys() == SUSPENSION_GROUNDS.keys() and TERMINATION_LABELS.keys() == TERMINATION_GROUNDS.keys()
+assert EXCLUDED_KINDS.keys() <= PAUSE_LABELS.keys()
+
+
+@dataclass(frozen=True)
+class CaseActions:
+    """What the case page offers: the clock's uncounted periods, and which actions this user may take now."""
+
+    periods: list[ClockPause]
+    may_decide: bool  # the agency head: 中止、恢复、终止调查, 延长办案期限
+    may_record_periods: bool
+    can_suspend: bool
+    can_resume: bool
+    can_terminate: bool
+    can_extend: bool
+    can_record_period: bool
+    further_extension: bool  # a further extension needs collective discussion
+    extension_max: int
+    today: str
+    suspension_grounds: dict[str, Any]
+    termination_grounds: dict[str, Any]
+    pause_kinds: dict[str, Any]
+    excluded_kinds: dict[str, Any]
+
+
+def case_actions(user: User, case: Case, instances: list[Any]) -> CaseActions:
+    status = instances[-1][0].status if instances else None
+    counting = case.clock_state in COUNTING
+    may_decide = user.has_role(DECIDER_ROLE)
+    may_record = user.has_role(*OFFICER_ROLES)
+    return CaseActions(
+        periods=pauses_of(case.id), may_decide=may_decide, may_record_periods=may_record,
+        can_suspend=may_decide and status == "running", can_resume=may_decide and status == "suspended",
+        can_terminate=may_decide and status in ("running", "suspended"), can_extend=may_decide and counting,
+        can_record_period=may_record and counting and case.status in ("open", "suspended"),
+        further_extension=case.extensions >= 1, extension_max=Deadlines().limit(EXTENSION_KEY).amount,
+        today=clock.today_shanghai().isoformat(),
+        suspension_grounds=SUSPENSION_LABELS, termination_grounds=TERMINATION_LABELS, pause_kinds=PAUSE_LABELS,
+        excluded_kinds={k: PAUSE_LABELS[k] for k in EXCLUDED_KINDS},
+    )
+
+
+@bp.post("/cases/<int:case_id>/suspend")
+@login_required
+def suspend(case_id: int) -> Response:
+    return _act(case_id, lambda: suspend_case(g.user, case_id, request.form.get("reason", ""),
+                                              ground=request.form.get("ground", "")),
+                _("已中止调查：办案期限暂停计算，已制作中止调查决定书"))
+
+
+@bp.post("/cases/<int:case_id>/resume")
+@login_required
+def resume(case_id: int) -> Response:
+    return _act(case_id, lambda: resume_case(g.user, case_id, request.form.get("reason", "")),
+                _("已恢复调查：中止期间不计入办案期限，已制作恢复调查决定书"))
+
+
+@bp.post("/cases/<int:case_id>/terminate")
+@login_required
+def terminate(case_id: int) -> Response:
+    get_case(g.user, case_id)  # another unit's case is a 404 before anything else is said about it
+    if request.form.get("confirm") != "1":
+        flash(_("请勾选确认：终止调查将撤销全部待办任务，办案期限停止计算"), "warning")
+        return redirect(url_for("cases.show", case_id=case_id, _anchor="case-actions"))
+    return _act(case_id, lambda: terminate_case(g.user, case_id, request.form.get("reason", ""),
+                                                ground=request.form.get("ground", "")),
+                _("已终止调查：待办任务已撤销，办案期限停止计算，已制作终止调查决定书"))
+
+
+@bp.post("/cases/<int:case_id>/clock/extend")
+@login_required
+def extend_clock(case_id: int) -> Response:
+    try:
+        days = int(request.form.get("days", ""))
+    except ValueError:
+        days = -1
+    return _act(case_id, lambda: extend_case_clock(
+        g.user, case_id, days, request.form.get("reason", ""), request.form.get("collective_discussion") == "1",
+        request.form.get("discussion_on", ""), request.form.get("discussion_number", "")),
+        _("已延长办案期限，已制作延长办案期限审批表"))
+
+
+@bp.post("/cases/<int:case_id>/excluded-periods")
+@login_required
+def start_excluded(case_id: int) -> Response:
+    return _act(case_id, lambda: start_excluded_period(g.user, case_id, request.form.get("kind", ""),
+                                                       request.form.get("started_on", ""), request.form.get("description", "")),
+                _("已登记不计入办案期限的期间：办案期限暂停计算，其他环节照常办理"))
+
+
+@bp.post("/cases/<int:case_id>/excluded-periods/<int:n>/end")
+@login_required
+def end_excluded(case_id: int, n: int) -> Response:
+    return _act(case_id, lambda: end_excluded_period(g.user, case_id, n, request.form.get("ended_on", "")),
+                _("已登记该期间结束：办案期限重新计算"))
+
+
+def _act(case_id: int, action: Any, done: str) -> Response:
+    """Run an engine command; a refusal is shown on the case page with the rule and what to do."""
+    try:
+        action()
+    except NotFound:
+        raise
+    except ZhifaError as exc:
+        flash(exc.message, "warning")
+    else:
+        flash(done, "success")
+    return redirect(url_for("cases.show", case_id=case_id, _anchor="case-actions"))
 
 
 @bp.post("/cases/<int:case_id>/publication/withdraw")

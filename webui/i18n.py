@@ -14,6 +14,8 @@ from flask_babel import Babel, get_locale
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
+from .security import safe_redirect
+
 LOCALES = ("zh", "en")
 COOKIE = "zhifa_lang"
 babel = Babel()
@@ -53,6 +55,7 @@ CLOCK_STATES = {
     "overdue": _l("已超期"),
 }
 PARTY_TYPES = {"citizen": _l("公民"), "organization": _l("法人或其他组织")}
+PERIOD_UNITS = {"working_days": _l("个工作日"), "natural_days": _l("日"), "hours": _l("小时")}
 
 
 def init_app(app: Flask) -> None:
@@ -63,7 +66,7 @@ def init_app(app: Flask) -> None:
     # Globals, not a context processor: imported macros see globals without "with context".
     app.jinja_env.globals.update(
         PROCEDURES=PROCEDURES, ROLES=ROLES, CASE_STATUSES=CASE_STATUSES, TASK_STATUSES=TASK_STATUSES,
-        DEADLINE_STATES=DEADLINE_STATES, CLOCK_STATES=CLOCK_STATES, PARTY_TYPES=PARTY_TYPES, label=label,
+        DEADLINE_STATES=DEADLINE_STATES, CLOCK_STATES=CLOCK_STATES, PARTY_TYPES=PARTY_TYPES, PERIOD_UNITS=PERIOD_UNITS, label=label,
         current_locale=lambda: str(get_locale() or "zh"),
     )
 
@@ -83,9 +86,6 @@ def label(table: dict[str, object], code: str | None) -> str:
 @bp.post("/lang")
 def switch_language() -> Response:
     lang = request.form.get("lang", "zh")
-    target = request.form.get("next") or request.referrer or "/"
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    response = redirect(target)
+    response = redirect(safe_redirect(request.form.get("next") or request.referrer, "/"))
     response.set_cookie(COOKIE, lang if lang in LOCALES else "zh", max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
     return response

@@ -24,8 +24,8 @@ from engine.officers import candidates
 from engine.runtime import complete_task
 from engine.runtime.instance import find_task, open_session
 
-from .api.present import deadline_badge, due_label
-from .formrender import display_value, fields_of, parse_form
+from .api.present import deadline_badge, due_label, start_of_period
+from .formrender import UnreadableForm, display_value, fields_of, parse_form
 from .instructions import render_instructions
 
 bp = Blueprint("tasks", __name__)
@@ -38,7 +38,8 @@ def show(task_id: str) -> str | Response | tuple[str, int]:
     task = get_task(user, task_id)
     instance = db.session.get(ProcessInstance, task.instance_id)
     assert instance is not None
-    schema = form_schema(deployment_of(instance.process_spec_id), task.form) if task.form else {"properties": {}}
+    deployment_id = deployment_of(instance.process_spec_id)
+    schema = form_schema(deployment_id, task.form) if task.form else {"properties": {}}
     data, instructions = _task_data(task, instance)
     values: dict[str, Any] = data
     errors: dict[str, list[str]] = {}
@@ -46,11 +47,13 @@ def show(task_id: str) -> str | Response | tuple[str, int]:
     version = instance.version
     status = 200
     if request.method == "POST":
-        submitted = parse_form(schema, request.form)
+        submitted: dict[str, Any] = {}
         version = request.form.get("version", type=int) or version
         try:
+            submitted = parse_form(schema, request.form)  # a row number that is not one is refused here
             complete_task(user, task.id, submitted, version)
         except InvalidInput as exc:
+            submitted = exc.partial if isinstance(exc, UnreadableForm) else submitted
             values, message, status = {**data, **submitted}, exc.message, 422
             errors = _field_errors(exc.details)
         except (Conflict, InvalidState) as exc:
@@ -69,6 +72,7 @@ def show(task_id: str) -> str | Response | tuple[str, int]:
         message=message, conflict=conflict, version=version, instructions=render_instructions(instructions, data),
         can_complete=can_complete, reason=reason, officer_choices=officer_choices, reassign_to=reassign_to,
         display_value=display_value, badge=deadline_badge, due_label=due_label, json=json,
+        period_start=start_of_period(task, deployment_id),
     ), status
 
 

@@ -24,6 +24,8 @@ ACTIONS = {
     "case.clock_stop": _l("办案期限停止计算"),
     "case.clock_extended": _l("延长办案期限"),
     "case.clock_overdue": _l("办案期限届满"),
+    "case.excluded_period_started": _l("登记不计入办案期限的期间"),
+    "case.excluded_period_ended": _l("不计入办案期限的期间结束"),
     "task.created": _l("生成任务"),
     "task.claimed": _l("认领任务"),
     "task.unclaimed": _l("退回任务"),
@@ -35,9 +37,24 @@ ACTIONS = {
     "timer.fired": _l("期限届满，流程自动推进"),
     "message.received": _l("收到消息"),
     "deadline.reapplied": _l("重新计算期限"),
+    "deadline.recomputed": _l("按新录入的节假日安排重算暂定期限"),
+    "document.issued": _l("出具文书"),
+    "form_number.used": _l("使用预编号决定书"),
+    "form_number.voided": _l("登记作废的预编号决定书"),
+    "form_numbers.allocated": _l("分配号段"),
+    "form_numbers.withdrawn": _l("收回号段"),
+    "case.exported": _l("导出案卷"),
+    "instance.migrated": _l("迁移流程版本"),
+    "publication.published": _l("公示处罚决定"),
+    "publication.withheld": _l("依法不予公示"),
+    "publication.withdrawal_requested": _l("申请撤回公示"),
+    "publication.withdrawn": _l("撤回公示"),
+    "publication.expired": _l("公示期满"),
     "incident.opened": _l("流程异常"),
     "incident.retried": _l("重试异常流程"),
 }
+
+OTHER = _l("系统记录")
 
 
 @dataclass
@@ -59,7 +76,8 @@ def describe_event(event: AuditEvent, users: dict[str, User]) -> TimelineEntry:
         seq=event.seq,
         at=event.at.astimezone(clock.SHANGHAI).strftime("%Y-%m-%d %H:%M"),
         actor=(user.display_name or user.username) if user else event.actor,
-        action=str(ACTIONS.get(event.action, event.action)),
+        # An action without a label (a new kind of event) is never shown by its code in the Chinese UI.
+        action=str(ACTIONS.get(event.action, OTHER)),
         subject=subject,
         data=data,
     )

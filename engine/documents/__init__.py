@@ -1,6 +1,6 @@
 """执法文书: generation on task completion, numbering, templates, PDF, verification."""
 
-from .generate import document_hash, produce_document
+from .generate import document_hash, issue_case_document, produce_document
 from .query import case_documents, export_entries, get_document
 from .types import DocType, all_types, document_type, format_number, set_document_type
 from .verify import verify_documents
@@ -14,6 +14,7 @@ __all__ = [
     "export_entries",
     "format_number",
     "get_document",
+    "issue_case_document",
     "produce_document",
     "set_document_type",
     "verify_documents",

@@ -31,14 +31,35 @@ def produce_document(actor: User, task: Task, instance: ProcessInstance, spiff_t
     doc_type = str(properties.get("document") or "").strip()[:MAX_TYPE_LENGTH]
     if not doc_type:
         return None
-    case: Case = task.case
+    labels = field_labels(instance)
+    return _issue(actor, task.case, doc_type, instance.id, task_id=task.id,
+                  task_info={"name": task.name, "bpmn_id": task.bpmn_id},
+                  form=_readable(form_data, labels), data=_readable(dict(spiff_task.data), labels),
+                  labels={k: v for k, v in labels.items() if k in form_data or k in spiff_task.data})
+
+
+def issue_case_document(actor: User, case: Case, doc_type: str, fields: list[tuple[str, str, Any]],
+                        instance_id: int | None = None) -> Document:
+    """Issue a document of a decision taken on the case itself, not through a task (中止, 恢复, 终止
+    调查, 延长办案期限): ``fields`` are (key, title, value) in the order the document lists them.
+
+    Numbered, rendered, hashed and audited exactly like a task's document, in the caller's transaction.
+    """
+    form = {key: value for key, _title, value in fields}
+    labels = {key: {"title": title, "enum": {}, "widget": ""} for key, title, _value in fields}
+    return _issue(actor, case, doc_type, instance_id, task_id=None, task_info={"name": doc_type, "bpmn_id": None},
+                  form=form, data={}, labels=labels)
+
+
+def _issue(actor: User, case: Case, doc_type: str, instance_id: int | None, *, task_id: str | None,
+           task_info: dict[str, Any], form: dict[str, Any], data: dict[str, Any],
+           labels: dict[str, dict[str, Any]]) -> Document:
     agency = case.unit.agency_short_name or case.unit.code
     now = clock.now()
     year = now.astimezone(clock.SHANGHAI).year
     kind = document_type(doc_type)
     serial = next_number(agency, doc_type, year)
     number = format_number(kind.pattern, agency, kind.code, year, serial)
-    labels = field_labels(instance)
     snapshot = _plain({
         "document": {"type": doc_type, "number": number, "code": kind.code, "year": year, "serial": serial,
                      "issued_on": now.astimezone(clock.SHANGHAI).date().isoformat(), "basis": kind.basis},
@@ -46,15 +67,14 @@ def produce_document(actor: User, task: Task, instance: ProcessInstance, spiff_t
                  "party_name": case.party_name, "party_id_masked": case.party_id_masked,
                  "opened_on": case.opened_at.astimezone(clock.SHANGHAI).date().isoformat(),
                  "unit": case.unit.name, "agency": agency, "agency_name": _agency_name(case.unit)},
-        "task": {"name": task.name, "bpmn_id": task.bpmn_id, "officer": actor.display_name or actor.username,
-                 "username": actor.username},
-        "form": _readable(form_data, labels),
-        "data": _readable(dict(spiff_task.data), labels),
-        "labels": {k: v for k, v in labels.items() if k in form_data or k in spiff_task.data},
+        "task": {**task_info, "officer": actor.display_name or actor.username, "username": actor.username},
+        "form": form,
+        "data": data,
+        "labels": labels,
         "earlier": _earlier_numbers(case.id),
     })
     values: dict[str, Any] = {
-        "case_id": case.id, "task_id": task.id, "doc_type": doc_type, "code": kind.code, "agency": agency,
+        "case_id": case.id, "task_id": task_id, "doc_type": doc_type, "code": kind.code, "agency": agency,
         "year": year, "serial": serial, "number": number, "template": kind.template,
         "content": render_content(kind.template, snapshot), "data": snapshot,
         "created_by": actor.username, "created_at": now,
@@ -64,7 +84,7 @@ def produce_document(actor: User, task: Task, instance: ProcessInstance, spiff_t
     db.session.add(document)
     audit.record("document.issued", actor.username,
                  {"document_type": doc_type, "number": number, "sha256": values["sha256"]},
-                 case_id=case.id, instance_id=instance.id, task_id=task.id)
+                 case_id=case.id, instance_id=instance_id, task_id=task_id)
     return document
 
 

@@ -2,11 +2,13 @@
 
 from .audit import AuditEvent, AuditHead
 from .case import Case, CaseOfficer, DocSequence, ProcessInstance, Task
+from .clock_pause import ClockPause
 from .config import ConfigRevision
 from .db import db
 from .deployment import ActiveProcess, Deployment, DeploymentFile, ProcessSpec
 from .document import Document, DocumentType
 from .draft import Draft
+from .form_number import FormNumber, FormNumberRange
 from .notification import Notification
 from .org import WHOLE_USER, ApiToken, Credential, OrgUnit, Role, User, user_role
 from .publication import Publication
@@ -22,6 +24,7 @@ __all__ = [
     "CalendarYear",
     "Case",
     "CaseOfficer",
+    "ClockPause",
     "ConfigRevision",
     "Credential",
     "Deployment",
@@ -30,6 +33,8 @@ __all__ = [
     "Document",
     "DocumentType",
     "Draft",
+    "FormNumber",
+    "FormNumberRange",
     "Notification",
     "OrgUnit",
     "ProcessInstance",

@@ -111,6 +111,12 @@ class Task(db.Model):
     warn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     deadline_state: Mapped[str] = mapped_column(String(10), default="normal")  # normal | near | overdue
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # 暂定
+    # The legal start of the period (the ``counts_from`` field and its date; ``case_clock``: due with
+    # the case clock), and an approved extension: what a recomputation counts from again.
+    counts_from: Mapped[str | None] = mapped_column(String(80))
+    counts_from_label: Mapped[str | None] = mapped_column(String(80))  # when the field has no form title
+    starts_on: Mapped[dt.date | None] = mapped_column(Date)
+    extended_by: Mapped[str | None] = mapped_column(String(80))
     status: Mapped[str] = mapped_column(String(12))  # open | completed | cancelled
     completed_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

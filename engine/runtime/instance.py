@@ -8,7 +8,7 @@ events, commit — all in one transaction.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -23,8 +23,10 @@ from .. import audit, clock, reference
 from ..case_clock import ClockRecorder, apply_events
 from ..definitions.specs import load_specs
 from ..errors import Conflict, NotFound
+from ..execution import SCRIPT_FUNCTIONS
 from ..expressions import make_script_engine
-from ..limits import Deadlines
+from ..forms import SYSTEM_KEYS
+from ..limits import CASE_CLOCK, Deadlines, start_point
 from ..models import Case, ProcessInstance, Task, db
 from ..models.writebehind import defer
 from ..serialization import STATE_FORMAT, dump_state, load_state
@@ -44,16 +46,34 @@ class Session:
     new: bool = False  # the instance was created in this transaction: it has no projected tasks yet
 
 
-def new_workflow(process_spec_id: int, deadlines: Deadlines, recorder: ClockRecorder) -> BpmnWorkflow:
+def new_workflow(process_spec_id: int, deadlines: Deadlines, recorder: ClockRecorder,
+                 case_values: Callable[[], Mapping[str, Any]] | None = None) -> BpmnWorkflow:
     spec, subprocess_specs = load_specs(process_spec_id)
     workflow = BpmnWorkflow(spec, subprocess_specs)
-    workflow.script_engine = script_engine(deadlines, recorder)
+    workflow.script_engine = script_engine(deadlines, recorder, case_values)
     return workflow
 
 
-def script_engine(deadlines: Deadlines, recorder: ClockRecorder) -> Any:
-    """The restricted engine with zhifa's helpers; set again after every deserialize."""
-    return make_script_engine({"deadline": deadlines.deadline_iso, "case_clock": recorder})
+def script_engine(deadlines: Deadlines, recorder: ClockRecorder,
+                  case_values: Callable[[], Mapping[str, Any]] | None = None) -> Any:
+    """The restricted engine with zhifa's helpers; set again after every deserialize.
+
+    ``case_values`` gives the data the engine sets from the case row (:func:`system_values`): a
+    script that rebinds one of them gets the true value put back (the lint refuses such scripts;
+    this is the second line of defence, read only when such a script runs)."""
+    return make_script_engine({"deadline": deadlines.deadline_iso, "case_clock": recorder, **SCRIPT_FUNCTIONS},
+                              protected=SYSTEM_KEYS, protected_values=case_values)
+
+
+def system_values(case: Case) -> dict[str, Any]:
+    """The task data every case starts with, as the case row says (engine/runtime/cases.py sets it)."""
+    return {
+        "case_number": case.case_number,
+        "party_type": case.party_type,
+        "party_name": case.party_name,
+        "unit_code": case.unit.code,
+        "opened_on": case.opened_at.astimezone(clock.SHANGHAI).date().isoformat(),
+    }
 
 
 # The reference-data revision rides along: every command that locks an instance reads it next.
@@ -79,7 +99,7 @@ def open_session(instance: ProcessInstance, actor: str, version: int | None = No
         )
     deadlines, recorder = Deadlines(), ClockRecorder()
     workflow = load_state(instance.state, load_specs(instance.process_spec_id))
-    workflow.script_engine = script_engine(deadlines, recorder)
+    workflow.script_engine = script_engine(deadlines, recorder, lambda: system_values(instance.case))
     return Session(instance, workflow, deadlines, actor, recorder)
 
 
@@ -211,9 +231,13 @@ def _projection_row(session: Session, task: SpiffTask, case: Case, now: dt.datet
     key = props.get("time_limit")
     due_at = warn_at = None
     provisional = False
-    if key:
-        due_at, warn_at = session.deadlines.task_due(key, now)
-        provisional = session.deadlines.calendar.is_provisional(now, due_at)
+    point = start_point(props, task.data, now)
+    if point.field == CASE_CLOCK and case.clock_deadline is not None:
+        # The decision is due when the case clock runs out (法 Art. 60); it follows the clock.
+        due_at, provisional = case.clock_deadline, case.clock_provisional
+    elif key:
+        due_at, warn_at = session.deadlines.task_due(key, point.start, point.extension)
+        provisional = session.deadlines.calendar.is_provisional(point.start, due_at)
     return dict(
         assignee_id=None,
         completed_by=None,
@@ -234,6 +258,14 @@ def _projection_row(session: Session, task: SpiffTask, case: Case, now: dt.datet
         due_at=due_at,
         warn_at=warn_at,
         due_provisional=provisional,
+        counts_from=point.field,
+        counts_from_label=(props.get("counts_from_label") or None) if point.field not in (None, CASE_CLOCK) else None,
+        starts_on=_local_date(point.start) if point.field not in (None, CASE_CLOCK) else None,
+        extended_by=point.extension,
         deadline_state="normal",
         status="open",
     )
+
+
+def _local_date(value: dt.date | dt.datetime) -> dt.date:
+    return value.astimezone(clock.SHANGHAI).date() if isinstance(value, dt.datetime) else value

@@ -12,8 +12,11 @@ from ..access import get_task, why_not_eligible
 from ..definitions.specs import deployment_of
 from ..documents import produce_document
 from ..errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
+from ..expressions import refuse_non_finite
+from ..form_rules import check_case_rules
 from ..forms import form_schema, validate_form_data
 from ..models import Notification, Task, User, db
+from ..numbering import record_form_numbers
 from ..officers import check_and_record
 from ..transaction import command
 from .instance import find_task, lock_instance, open_session, save
@@ -96,10 +99,13 @@ def complete_task(actor: User, task_id: str, data: dict[str, Any], version: int 
     reason = why_not_eligible(actor, task)
     if reason:
         raise Forbidden(f"不能办理该任务：{reason}", details={"reason": reason})
+    refuse_non_finite(data)  # NaN passes "minimum"/"maximum" and would be emitted as invalid JSON
     if task.form:
         schema = form_schema(deployment_of(instance.process_spec_id), task.form)
         data = validate_form_data(schema, data)
+        check_case_rules(task.case, schema, data)  # bounds that depend on the party or a time limit
         check_and_record(task, schema, data)
+        record_form_numbers(actor, task, schema, data)  # 号段: a pre-numbered form is spent once
     session = open_session(instance, actor.username, version)
     spiff_task = find_task(session.workflow, task.id)
     if spiff_task is None or spiff_task.state != TaskState.READY or not spiff_task.task_spec.manual:

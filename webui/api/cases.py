@@ -7,16 +7,22 @@ from typing import Any
 from flask import request
 from sqlalchemy import func, or_, select
 
+from engine import clock
 from engine.access import cases_in_scope, get_case
-from engine.case_clock import extend_case_clock
+from engine.case_clock import end_excluded_period, extend_case_clock, pauses_of, require_officer, start_excluded_period
+from engine.definitions.specs import load_specs
 from engine.documents import case_documents
 from engine.errors import InvalidInput
-from engine.models import AuditEvent, Case, ProcessInstance, ProcessSpec, Task, db
+from engine.execution import summary as execution_summary
+from engine.models import AuditEvent, Case, ClockPause, ProcessInstance, ProcessSpec, Task, db
 from engine.publication import request_withdrawal
-from engine.runtime import start_case
+from engine.runtime import resume_case, start_case, suspend_case, terminate_case
+from engine.runtime.cases import require_decider
+from engine.runtime.instance import ready_user_tasks
+from engine.serialization import load_state
 
 from . import bp, current, json_body, page_args, text_field
-from .present import audit_entry, case_summary, iso, task_summary
+from .present import audit_entry, case_summary, iso, pause_summary, task_summary
 
 
 def document_summary(document: Any) -> dict[str, Any]:
@@ -76,8 +82,10 @@ def case_detail(case: Case) -> dict[str, Any]:
         select(ProcessInstance, ProcessSpec).join(ProcessSpec, ProcessSpec.id == ProcessInstance.process_spec_id)
         .where(ProcessInstance.case_id == case.id).order_by(ProcessInstance.id)
     )
+    summary = case_summary(case)
+    summary["clock"]["periods"] = [pause_summary(p) for p in pauses_of(case.id)]  # 中止, hearing, excluded periods
     return {
-        **case_summary(case),
+        **summary,
         "instances": [
             {"id": pi.id, "process_id": pi.process_id, "deployment": spec.deployment_id, "status": pi.status,
              "version": pi.version, "next_timer_at": iso(pi.next_timer_at), "error": pi.error}
@@ -91,7 +99,22 @@ def case_detail(case: Case) -> dict[str, Any]:
             for t in tasks if t.status == "open" and t.due_at
         ],
         "documents": [document_summary(d) for d in case_documents(case.id)],
+        "execution": case_execution(case),
     }
+
+
+def case_execution(case: Case) -> dict[str, Any] | None:
+    """罚款的执行 as of today (balance, 加处罚款, periods; engine/execution.py) from the case's process
+    data; None before the decision or when no fine was decided."""
+    if case.decided_at is None:
+        return None
+    instance = db.session.scalars(select(ProcessInstance).where(ProcessInstance.case_id == case.id)
+                                  .order_by(ProcessInstance.id)).first()
+    if instance is None:
+        return None
+    workflow = load_state(instance.state, load_specs(instance.process_spec_id))
+    ready = ready_user_tasks(workflow)
+    return execution_summary(ready[0].data if ready else workflow.last_task.data, clock.today_shanghai())
 
 
 @bp.post("/cases/<int:case_id>/publication/withdraw")
@@ -104,9 +127,63 @@ def withdraw_publication(case_id: int) -> dict[str, Any]:
 
 @bp.post("/cases/<int:case_id>/clock/extend")
 def extend_clock(case_id: int) -> dict[str, Any]:
-    """延长办案期限: recorded with the agency head's approval (法 Art. 60)."""
+    """延长办案期限: recorded with the agency head's approval (法 Art. 60); a further extension with the
+    collective discussion's record (``discussion_on``, ``discussion_number``)."""
     body = json_body()
     days = body.get("days")
     case = extend_case_clock(current(), case_id, days if isinstance(days, int) else -1, text_field(body, "reason"),
-                             bool(body.get("collective_discussion")))
-    return case_summary(case)
+                             body.get("collective_discussion") is True, text_field(body, "discussion_on"),
+                             text_field(body, "discussion_number"))
+    return case_actions_detail(case)
+
+
+@bp.post("/cases/<int:case_id>/suspend")
+def suspend(case_id: int) -> dict[str, Any]:
+    """中止调查 (agency head): the case stops and its clock pauses; issues the 中止调查决定书."""
+    require_decider(current(), "中止调查")  # the engine's own rule, before the body is read: a wrong role is a 403
+    body = json_body()
+    return case_actions_detail(suspend_case(current(), case_id, text_field(body, "reason"), ground=text_field(body, "ground")))
+
+
+@bp.post("/cases/<int:case_id>/resume")
+def resume(case_id: int) -> dict[str, Any]:
+    """恢复调查 (agency head): the case runs again; issues the 恢复调查决定书."""
+    require_decider(current(), "恢复调查")
+    return case_actions_detail(resume_case(current(), case_id, text_field(json_body(), "reason")))
+
+
+@bp.post("/cases/<int:case_id>/terminate")
+def terminate(case_id: int) -> dict[str, Any]:
+    """终止调查 (agency head): the workflow is cancelled and the clock stops; issues the 终止调查决定书."""
+    require_decider(current(), "终止调查")
+    body = json_body()
+    return case_actions_detail(terminate_case(current(), case_id, text_field(body, "reason"), ground=text_field(body, "ground")))
+
+
+@bp.post("/cases/<int:case_id>/excluded-periods")
+def start_excluded(case_id: int) -> tuple[dict[str, Any], int]:
+    """A period not counted in the case clock begins (检测、检验、检疫、鉴定, 公告): the clock pauses, the
+    case's tasks go on."""
+    require_officer(current())
+    body = json_body()
+    pause = start_excluded_period(current(), case_id, text_field(body, "kind"), text_field(body, "started_on"),
+                                  text_field(body, "description"))
+    return {**case_actions_detail(pause_case(pause)), "period": pause_summary(pause)}, 201
+
+
+@bp.post("/cases/<int:case_id>/excluded-periods/<int:n>/end")
+def end_excluded(case_id: int, n: int) -> dict[str, Any]:
+    """The excluded period ``n`` (its number in ``clock.periods``) ends; the clock counts again unless
+    another uncounted period is still open."""
+    require_officer(current())
+    pause = end_excluded_period(current(), case_id, n, text_field(json_body(), "ended_on"))
+    return {**case_actions_detail(pause_case(pause)), "period": pause_summary(pause)}
+
+
+def pause_case(pause: ClockPause) -> Case:
+    return db.session.get(Case, pause.case_id)  # type: ignore[return-value]
+
+
+def case_actions_detail(case: Case) -> dict[str, Any]:
+    """The case after an action, as ``GET /cases/<id>`` shows it (clock periods and documents included)."""
+    return case_detail(case)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.case_clock import EXCLUDED_KINDS
+from engine.runtime.cases import SUSPENSION_GROUNDS, TERMINATION_GROUNDS
+
 from ..security import MAX_ID
 from . import bp
 
@@ -34,7 +37,7 @@ def _op(summary: str, ok: str = "200", body: dict[str, Any] | None = None, param
 _ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID}  # routes use <int:…> (webui.security.BoundedIntConverter)
 _PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "case_id": _ID, "deployment_id": _ID, "from_id": _ID, "to_id": _ID, "instance_id": _ID, "year": _ID,
-    "document_id": _ID,
+    "document_id": _ID, "n": _ID,
 }
 _PAGE = {"type": "integer"}  # out-of-range pages are clamped (webui.api.page_args), not refused
 
@@ -69,7 +72,8 @@ SPEC: dict[str, Any] = {
                                                      ("q", "string", False), ("page", _PAGE, False), ("per_page", _PAGE, False)]),
             "post": _op("Start a case", "201", {"$ref": "#/components/schemas/NewCase"}),
         },
-        "/cases/{case_id}": {"get": _op("A case with tasks, history, deadlines, documents", params=["case_id"])},
+        "/cases/{case_id}": {"get": _op("A case with tasks, history, deadlines, documents and the clock's uncounted periods "
+                                         "(clock.periods: 中止, hearing, 检测/检验/检疫/鉴定, 公告)", params=["case_id"])},
         "/tasks": {"get": _op("Inbox", query=[("scope", {"type": "string", "enum": ["mine", "available", "done", "unit", "all"]}, False),
                                                ("procedure", "string", False), ("q", "string", False),
                                                ("sort", {"type": "string", "enum": ["due_at", "-due_at", "created_at", "-created_at"]},
@@ -146,10 +150,35 @@ SPEC: dict[str, Any] = {
         "/cases/{case_id}/publication/withdraw": {"post": _op(
             "Withdraw the 公示 of a changed or revoked decision (unit or agency head)", params=["case_id"],
             body={"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}})},
-        "/cases/{case_id}/clock/extend": {"post": _op("Extend the case clock (agency head)", params=["case_id"],
-                                                      body={"type": "object", "required": ["days", "reason"], "properties": {
-                                                          "days": {"type": "integer"}, "reason": {"type": "string"},
-                                                          "collective_discussion": {"type": "boolean"}}})},
+        "/cases/{case_id}/clock/extend": {"post": _op(
+            "延长办案期限 (agency head; 法 Art. 60): a further extension needs collective_discussion with the date "
+            "and number of its record; issues the 延长办案期限审批表", params=["case_id"],
+            body={"type": "object", "required": ["days", "reason"], "properties": {
+                "days": {"type": "integer", "minimum": 1}, "reason": {"type": "string"},
+                "collective_discussion": {"type": "boolean"},
+                "discussion_on": {"type": "string", "format": "date"}, "discussion_number": {"type": "string"}}})},
+        "/cases/{case_id}/suspend": {"post": _op(
+            "中止调查 (agency head): the case stops and its clock pauses; issues the 中止调查决定书", params=["case_id"],
+            body={"type": "object", "required": ["ground", "reason"], "properties": {
+                "ground": {"type": "string", "enum": list(SUSPENSION_GROUNDS)}, "reason": {"type": "string"}}})},
+        "/cases/{case_id}/resume": {"post": _op(
+            "恢复调查 (agency head): the suspended case runs again, the suspension is not counted; issues the 恢复调查决定书",
+            params=["case_id"], body={"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}})},
+        "/cases/{case_id}/terminate": {"post": _op(
+            "终止调查 (agency head): open tasks are withdrawn and the clock stops; issues the 终止调查决定书", params=["case_id"],
+            body={"type": "object", "required": ["ground", "reason"], "properties": {
+                "ground": {"type": "string", "enum": list(TERMINATION_GROUNDS)}, "reason": {"type": "string"}}})},
+        "/cases/{case_id}/excluded-periods": {"post": _op(
+            "Record the start of a period the case clock does not count (检测、检验、检疫、鉴定, 公告; handlers, unit "
+            "and agency heads): the clock pauses, the case's tasks go on", "201", params=["case_id"],
+            body={"type": "object", "required": ["kind", "started_on", "description"], "properties": {
+                "kind": {"type": "string", "enum": list(EXCLUDED_KINDS)},
+                "started_on": {"type": "string", "format": "date"}, "description": {"type": "string"}}})},
+        "/cases/{case_id}/excluded-periods/{n}/end": {"post": _op(
+            "Record the end of excluded period n (its number in clock.periods); the clock counts again unless another "
+            "uncounted period is open", params=["case_id", "n"],
+            body={"type": "object", "required": ["ended_on"], "properties": {
+                "ended_on": {"type": "string", "format": "date"}}})},
         "/incidents": {"get": _op("Instances whose timers failed (administrators)")},
         "/incidents/{instance_id}/retry": {"post": _op("Retry a failed instance", params=["instance_id"])},
         "/calendar/deadline": {"get": _op("Deadline arithmetic", query=[

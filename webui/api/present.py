@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
+
+from sqlalchemy import select
 
 from engine import clock
 from engine.case_clock import days_left
-from engine.models import AuditEvent, Case, Task
+from engine.forms import form_schema
+from engine.limits import CASE_CLOCK
+from engine.models import AuditEvent, Case, ClockPause, DeploymentFile, Task, db
+from engine.reference import reference
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -68,6 +74,13 @@ def case_summary(case: Case) -> dict[str, Any]:
     }
 
 
+def pause_summary(pause: ClockPause) -> dict[str, Any]:
+    """One period the case clock does not count (中止, hearing, 检测/检验/检疫/鉴定, 公告)."""
+    return {"n": pause.seq, "kind": pause.kind, "started_on": pause.started_on.isoformat(),
+            "ended_on": pause.ended_on.isoformat() if pause.ended_on else None, "days": pause.days(),
+            "description": pause.description, "started_by": pause.started_by, "ended_by": pause.ended_by}
+
+
 def audit_entry(ev: AuditEvent) -> dict[str, Any]:
     return {"seq": ev.seq, "at": iso(ev.at), "actor": ev.actor, "action": ev.action, "task_id": ev.task_id,
             "data": ev.data, "hash": ev.hash}
@@ -81,3 +94,47 @@ def due_label(value: dt.datetime | None) -> str:
     if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
         return (local - dt.timedelta(days=1)).strftime("%Y-%m-%d") + " 24:00"
     return local.strftime("%Y-%m-%d %H:%M")
+
+
+_titles: dict[tuple[int, str], str] = {}
+_titles_lock = threading.Lock()
+
+
+def start_of_period(task: Task, deployment_id: int) -> dict[str, Any] | None:
+    """Which date the task's period counts from, as the law names it (shown on the task).
+
+    ``field`` is the recorded field (``case_clock``: due with the case clock; ``None``: from the
+    task's creation, where the law names no other date); ``label`` its title in the deployment's
+    forms; ``date`` the date itself.
+    """
+    if task.time_limit is None:
+        return None
+    limit = reference().limits.get(task.time_limit)
+    start = task.starts_on or task.created_at.astimezone(clock.SHANGHAI).date()
+    return {
+        "field": task.counts_from,
+        "label": (task.counts_from_label or field_title(deployment_id, task.counts_from))
+        if task.counts_from not in (None, CASE_CLOCK) else None,
+        "date": None if task.counts_from == CASE_CLOCK else start.isoformat(),
+        "amount": limit.amount if limit else None,
+        "unit": limit.unit if limit else None,
+        "extended_by": task.extended_by,
+    }
+
+
+def field_title(deployment_id: int, field: str) -> str:
+    """The title a field has in the deployment's forms (deployments are immutable: cached)."""
+    key = (deployment_id, field)
+    title = _titles.get(key)
+    if title is None:
+        title = field
+        paths = db.session.scalars(select(DeploymentFile.path).where(
+            DeploymentFile.deployment_id == deployment_id, DeploymentFile.kind == "form").order_by(DeploymentFile.path))
+        for path in paths:
+            prop = (form_schema(deployment_id, path.removeprefix("forms/").removesuffix(".json")).get("properties") or {}).get(field)
+            if isinstance(prop, dict) and isinstance(prop.get("title"), str):
+                title = prop["title"]
+                break
+        with _titles_lock:
+            _titles[key] = title
+    return title

@@ -18,7 +18,7 @@ from engine.runtime import claim_task, complete_task, reassign_task, unclaim_tas
 from engine.runtime.instance import find_task, open_session
 
 from . import bp, current, json_body, page_args
-from .present import case_summary, task_summary
+from .present import case_summary, start_of_period, task_summary
 
 
 @bp.get("/tasks")
@@ -61,6 +61,7 @@ def read_task(task_id: str) -> dict[str, Any]:
     return {
         **task_summary(task),
         "version": instance.version,
+        "counts_from": start_of_period(task, deployment_id),
         "form_schema": form_schema(deployment_id, task.form) if task.form else None,
         "data": data,
         "instructions": instructions,
