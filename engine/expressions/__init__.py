@@ -20,7 +20,7 @@ internals or unbounded memory/CPU, so zhifa gives SpiffWorkflow this evaluator i
    are :data:`SAFE_FUNCTIONS` plus the extra functions given to :func:`make_script_engine`.
 3. **Run-time guards for what the AST cannot decide**. The checked tree is rewritten before it is
    compiled: attribute reads go through a per-type allow-list; ``*``, ``**``, ``+`` and ``%`` go through
-   functions that refuse results above :data:`MAX_SIZE` items/characters or :data:`MAX_INT_BITS`
+   functions that refuse results above :data:`MAX_SIZE` characters, :data:`MAX_ITEMS` items or :data:`MAX_INT_BITS`
    bits *before* computing them (``'a' * n`` with ``n`` from task data, ``x = x * x`` in a loop,
    ``'%999999999d' % 1``, ``('%(a)s' * 200000) % {'a': s}``); unpacking (``[*a, *a]``, ``{**d}``,
    ``f(*a)``), f-strings and ``strftime`` are bounded the same way; every loop step, call and guarded
@@ -61,6 +61,7 @@ from .bounds import (
     MAX_DEPTH,
     MAX_FORMAT_WIDTH,
     MAX_INT_BITS,
+    MAX_ITEMS,
     MAX_ITERATIONS,
     MAX_NESTING,
     MAX_NODES,
@@ -92,6 +93,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_FORMAT_WIDTH",
     "MAX_INT_BITS",
+    "MAX_ITEMS",
     "MAX_ITERATIONS",
     "MAX_NESTING",
     "MAX_NODES",

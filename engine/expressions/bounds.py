@@ -23,19 +23,21 @@ MAX_DEPTH: Final = 100  # also keeps the checker's and CPython compiler's recurs
 MAX_RANGE: Final = 10_000
 MAX_ITERATIONS: Final = 100_000  # per evaluation, all loops and comprehensions together
 MAX_SECONDS: Final = 2.0  # CPU seconds of the evaluating thread, per evaluation, checked by every guard
-MAX_SIZE: Final = 1_000_000  # items or characters of any string/collection one operation builds or renders
+MAX_SIZE: Final = 1_000_000  # characters of any string one operation builds or renders (1 MB of text)
+MAX_ITEMS: Final = 100_000  # items of any list, tuple, set or dict one operation builds
 MAX_DATA_SIZE: Final = 5_000_000  # task data after a script / a returned value, items + characters
-# Items and characters one evaluation may keep of what it built (values a guarded operation, slice
-# or building function returned that are still referenced): MAX_SIZE bounds each value, this bounds
-# all of them together (``x1 = l * 1``, ``x2 = l * 1``, ... or a display of 500 copies), so the
-# memory of the whole evaluation stays below about 100 MB.
-MAX_ALLOCATED: Final = 10_000_000
+# What one evaluation may keep of the values it built (still referenced), in bytes: strings at their
+# real size, collections at ITEM_BYTES per item (a slot and a small object of its own). MAX_SIZE and
+# MAX_ITEMS bound each value; this bounds all of them together (``x1 = l * 1``, ``x2 = l * 1``, ... or
+# a display of 500 copies), so the memory of the whole evaluation stays in the low hundreds of MB.
+MAX_ALLOCATED: Final = 128 * 2**20
+ITEM_BYTES: Final = 96
 MAX_INT_BITS: Final = 10_000  # ~3,000 decimal digits; below CPython's 4,300-digit str() limit
 MAX_FORMAT_WIDTH: Final = 999  # widths/precisions in format specs and %-formats
 MAX_ROUND_DIGITS: Final = 1_000
 MAX_DECIMAL_EXPONENT: Final = 4_000  # int(Decimal('1e999999999')) would build a 400 MB integer
 # CPython's strftime grows its buffer up to 256 x the template length: 1,000 characters keep any
-# result below 256,000 characters (MAX_SIZE), whatever the directives and the C library's paddings.
+# result below 256,000 characters (< MAX_SIZE), whatever the directives and the C library's paddings.
 MAX_STRFTIME_CHARS: Final = 1_000
 MAX_NESTING: Final = 200
 

@@ -26,6 +26,7 @@ from .bounds import (
     MAX_DEPTH,
     MAX_FORMAT_WIDTH,
     MAX_INT_BITS,
+    MAX_ITEMS,
     MAX_NODES,
     MAX_SIZE,
     MAX_SOURCE_CHARS,
@@ -235,8 +236,9 @@ class _Checker:
             if count is None or not _is_sequence_literal(sequence):
                 continue
             length = len(sequence.value) if isinstance(sequence, ast.Constant) else 1
-            if count * max(length, 1) > MAX_SIZE:
-                raise _Rejected(node, "序列重复过大", f"sequence repetition would exceed {MAX_SIZE:,} items", 3)
+            limit, unit = (MAX_ITEMS, "items") if isinstance(sequence, ast.List | ast.Tuple | ast.ListComp) else (MAX_SIZE, "characters")
+            if count * max(length, 1) > limit:
+                raise _Rejected(node, "序列重复过大", f"sequence repetition would exceed {limit:,} {unit}", 3)
 
     def _check_Name(self, node: ast.Name) -> None:
         _check_identifier(node, node.id, "名称", "name")

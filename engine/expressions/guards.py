@@ -3,7 +3,7 @@
 The checked tree is rewritten (:class:`Guard`) so that every operation whose cost depends on run-time
 values calls a guard first, and every guard draws from one per-evaluation :class:`Budget`:
 
-- ``*``, ``**``, ``+``, ``%`` refuse results above :data:`MAX_SIZE` items/characters or
+- ``*``, ``**``, ``+``, ``%`` refuse results above :data:`MAX_SIZE` characters, :data:`MAX_ITEMS` items or
   :data:`MAX_INT_BITS` bits *before* computing them. For ``str % args`` the size is bounded directive by
   directive (:func:`printf_size`), the way CPython reads the template: ``('%(a)s' * 200000) % {'a': s}``
   repeats one argument 200,000 times, so checking the template and the argument is not enough.
@@ -13,7 +13,10 @@ values calls a guard first, and every guard draws from one per-evaluation :class
 - every loop step, call and guarded operation ticks the budget, which refuses more than
   :data:`MAX_ITERATIONS` loop steps and more than :data:`MAX_SECONDS` seconds of this thread's CPU.
   Every single operation is bounded by the size limits, so an evaluation stops within about
-  :data:`MAX_SECONDS` plus one operation, however the operations are chained.
+  :data:`MAX_SECONDS` plus one operation, however the operations are chained;
+- the values an evaluation builds and still holds are counted together against
+  :data:`MAX_ALLOCATED`, so that many values each within the limits (``x1 = l * 1``, ``x2 = l * 1``...)
+  cannot add up to gigabytes either (see :class:`Budget`).
 """
 
 from __future__ import annotations
@@ -34,10 +37,12 @@ from engine.errors import UnsafeExpression
 
 from .bounds import (
     ALLOWED_ATTRIBUTES,
+    ITEM_BYTES,
     MAX_ALLOCATED,
     MAX_DECIMAL_EXPONENT,
     MAX_FORMAT_WIDTH,
     MAX_INT_BITS,
+    MAX_ITEMS,
     MAX_ITERATIONS,
     MAX_NESTING,
     MAX_SECONDS,
@@ -49,15 +54,18 @@ from .bounds import (
 )
 
 _CHECK_EVERY: Final = 16  # ticks between two reads of the CPU clock (a read costs ~0.5 µs)
-_TRACK_FROM: Final = 64  # values smaller than this are not tracked (at most MAX_ITERATIONS x 64 of them)
+_TRACK_FROM: Final = 256  # bytes; smaller values are not tracked (at most MAX_ITERATIONS x 256 bytes of them)
+
+
+def _references(tracked: dict[int, tuple[Any, int]], key: int) -> int:
+    """``sys.getrefcount`` of a tracked value, always read the same way (see :data:`_UNREFERENCED`)."""
+    value, _size = tracked[key]
+    return sys.getrefcount(value)
 
 
 def _references_when_unreferenced() -> int:
-    """What ``sys.getrefcount`` says, inside :meth:`Budget._sweep`, of a value nothing else holds."""
-    tracked = {0: (object(), 0)}
-    for _key, (value, _size) in list(tracked.items()):
-        return sys.getrefcount(value)
-    raise AssertionError  # pragma: no cover
+    """What :func:`_references` says of a value nothing but the tracking refers to."""
+    return _references({0: (object(), 0)}, 0)
 
 
 _UNREFERENCED: Final = _references_when_unreferenced()
@@ -71,7 +79,7 @@ class Budget:
     calls and guarded operations; also the stack of f-strings being built (their running lengths).
 
     The allowance of values built (:data:`MAX_ALLOCATED`) bounds the memory of the whole evaluation,
-    not only of each value: a script keeping 100 copies of a list that is within MAX_SIZE, or a
+    not only of each value: a script keeping 100 copies of a list that is within MAX_ITEMS, or a
     display of 500 of them, is refused once the copies *still alive* add up. Tracked: every result of
     a guarded operation, slices, f-string parts, and the results of the functions and ``str`` methods
     that build a new value (``list()``, ``sorted()``, ``s.upper()``...); values read from task data or
@@ -79,7 +87,7 @@ class Budget:
     the values nothing else refers to any more (temporaries, rebound names) are dropped from the count
     (:meth:`_sweep`); only if the live ones still pass it is the evaluation refused. Garbage therefore
     never counts (a loop may build and drop 1 MB strings until its time runs out), and at most about
-    MAX_ALLOCATED items are held at any moment, live or waiting for the next sweep.
+    MAX_ALLOCATED bytes are held at any moment, live or waiting for the next sweep.
     """
 
     __slots__ = ("left", "iterations", "deadline", "seconds", "pending", "texts", "allocated", "tracked")
@@ -108,14 +116,16 @@ class Budget:
     def charge(self, result: Any) -> Any:
         """Count a newly built value against :data:`MAX_ALLOCATED`; large ones also cost time (a
         1 MB string is 16 ticks, so the clock is read right after it)."""
-        if isinstance(result, str | list | tuple | dict | set | frozenset):
-            self.track(result, len(result))
+        if isinstance(result, str):
+            self.track(result, sys.getsizeof(result))
+        elif isinstance(result, list | tuple | dict | set | frozenset):
+            self.track(result, len(result) * ITEM_BYTES)
         elif isinstance(result, Decimal):
             self.track(result, len(result.as_tuple().digits))
         return result
 
     def track(self, value: Any, size: int) -> None:
-        """``value`` (now ``size`` items/characters) was built or grown by this evaluation."""
+        """``value`` (now about ``size`` bytes) was built or grown by this evaluation."""
         if size < _TRACK_FROM:
             return  # small values: their number is bounded by the loop budget
         key = id(value)
@@ -126,18 +136,24 @@ class Budget:
             self._sweep()
             if self.allocated > MAX_ALLOCATED:
                 raise limit_error("同时保留的数据总量超过上限",
-                                  f"one evaluation may keep at most {MAX_ALLOCATED:,} items and characters it built")
-        self.tick(size >> 16)
+                                  f"one evaluation may keep at most {MAX_ALLOCATED // 2**20} MB of values it built")
+        self.tick(size >> 18)
 
     def _sweep(self) -> None:
-        """Forget the tracked values only this budget still refers to; recount the others."""
-        live = 0
-        for key, (value, size) in list(self.tracked.items()):
-            if sys.getrefcount(value) <= _UNREFERENCED:
-                del self.tracked[key]
-            else:
-                live += size
-        self.allocated = live
+        """Forget the tracked values only this budget still refers to, and recount the others. A value
+        freed this way may free others it contained: repeat while that changes the verdict."""
+        while True:
+            live = 0
+            removed = False
+            for key in list(self.tracked):
+                if _references(self.tracked, key) <= _UNREFERENCED:
+                    del self.tracked[key]  # freed here, with whatever only it referred to
+                    removed = True
+                else:
+                    live += self.tracked[key][1]
+            self.allocated = live
+            if not removed or live <= MAX_ALLOCATED:
+                return
 
     # -- loops and calls
     def iterate(self, iterable: Iterable[Any]) -> Iterator[Any]:
@@ -419,9 +435,9 @@ _SEQUENCES: Final = (str, list, tuple)
 
 def guarded_mul(left: Any, right: Any) -> Any:
     if isinstance(left, _SEQUENCES) and isinstance(right, int):
-        check_repeat(len(left), right)
+        check_repeat(len(left), right, _limit_of(left))
     elif isinstance(right, _SEQUENCES) and isinstance(left, int):
-        check_repeat(len(right), left)
+        check_repeat(len(right), left, _limit_of(right))
     elif isinstance(left, int) and isinstance(right, int):
         if left.bit_length() + right.bit_length() > MAX_INT_BITS:
             raise limit_error("乘积过大", f"product would exceed {MAX_INT_BITS:,} bits")
@@ -430,7 +446,7 @@ def guarded_mul(left: Any, right: Any) -> Any:
 
 def guarded_imul(left: Any, right: Any) -> Any:
     if isinstance(left, list) and isinstance(right, int):
-        check_repeat(len(left), right)
+        check_repeat(len(left), right, MAX_ITEMS)
         left *= right  # in place, like the original statement
         return left
     return guarded_mul(left, right)
@@ -444,14 +460,14 @@ def guarded_pow(base: Any, exponent: Any) -> Any:
 
 def guarded_add(left: Any, right: Any) -> Any:
     if isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
-        check_length(len(left) + len(right))
+        check_length(len(left) + len(right), _limit_of(left))
     return left + right
 
 
 def guarded_iadd(left: Any, right: Any) -> Any:
     if isinstance(left, list):
         if isinstance(right, Collection):
-            check_length(len(left) + len(right))
+            check_length(len(left) + len(right), MAX_ITEMS)
         left += right  # in place: other names bound to the list see the change, as in plain Python
         return left
     return guarded_add(left, right)
@@ -463,17 +479,21 @@ def guarded_mod(left: Any, right: Any, budget: Budget | None = None) -> Any:
     return left % right
 
 
-def guarded_render(value: Any, limit: int = MAX_SIZE) -> Any:
-    """Before a value becomes text: its text must stay below ``limit`` (shared references in a list
-    render once per reference, so ``[[0] * 10_000] * 10_000`` is small in memory but not as text)."""
+def guarded_render(value: Any, conversion: str = "s", limit: int = MAX_SIZE) -> Any:
+    """Before a value becomes text (``str``, ``repr`` or ``ascii`` by ``conversion``): the text must stay
+    below ``limit``. Shared references in a list render once per reference, so ``[[0] * 10_000] *
+    10_000`` is small in memory but not as text; a string inside a list renders quoted and escaped,
+    so a string of 100,000 control or non-ASCII characters is up to a million characters as text."""
     check_decimal_exponent(value)
-    check_weight(value, limit, "要转换为文本的值", "value rendered as text")
+    if rendered_weight(value, limit, conversion) > limit:
+        raise limit_error("要转换为文本的值超过上限", f"value rendered as text exceeds {limit:,} items and characters")
     return value
 
 
 def guarded_format(value: Any, spec: str, conversion: int) -> str:
     if conversion != -1:
-        value = {ord("r"): repr, ord("s"): str, ord("a"): ascii}[conversion](guarded_render(value))
+        kind = chr(conversion)
+        value = _TEXT[kind](guarded_render(value, kind))
     elif isinstance(value, date | day_time) and len(spec) > MAX_STRFTIME_CHARS:
         raise _strftime_limit()
     return format(guarded_render(value), spec)
@@ -534,10 +554,10 @@ def guarded_unpack(kind: str, *parts: Any) -> Any:
     pieces: list[Any] = []
     for part in parts:
         if not isinstance(part, Sized):
-            part = list(itertools.islice(part, MAX_SIZE - total + 1))  # TypeError for a non-iterable, as in Python
+            part = list(itertools.islice(part, MAX_ITEMS - total + 1))  # TypeError for a non-iterable, as in Python
         total += len(part)
-        if total > MAX_SIZE:
-            raise limit_error("解包结果过大", f"unpacking would build more than {MAX_SIZE:,} items")
+        if total > MAX_ITEMS:
+            raise limit_error("解包结果过大", f"unpacking would build more than {MAX_ITEMS:,} items")
         pieces.append(part)
     return _UNPACKED[kind](itertools.chain.from_iterable(pieces))
 
@@ -549,8 +569,8 @@ def guarded_merge(*mappings: Any) -> dict[Any, Any]:
         if not isinstance(mapping, Mapping):
             raise TypeError(f"'{type(mapping).__name__}' object is not a mapping")
         total += len(mapping)
-    if total > MAX_SIZE:
-        raise limit_error("解包结果过大", f"unpacking would build more than {MAX_SIZE:,} items")
+    if total > MAX_ITEMS:
+        raise limit_error("解包结果过大", f"unpacking would build more than {MAX_ITEMS:,} items")
     merged: dict[Any, Any] = {}
     for mapping in mappings:
         merged.update(mapping)
@@ -558,7 +578,7 @@ def guarded_merge(*mappings: Any) -> dict[Any, Any]:
 
 
 STATIC_GUARDS: Final[Mapping[str, Callable[..., Any]]] = MappingProxyType(
-    {"_zf_getattr": guarded_getattr, "_zf_render": guarded_render}
+    {"_zf_getattr": guarded_getattr}
 )
 
 
@@ -701,7 +721,7 @@ def _piece_length(value: Any, conversion: str, precision: int | str | None, leng
         key = (id(value), conversion)
         length = lengths.get(key)
         if length is None:
-            guarded_render(value)
+            guarded_render(value, conversion)  # so that the text measured here is itself bounded
             length = lengths[key] = len(_TEXT[conversion](value))
         return length if precision is None else min(length, digits)
     if conversion == "c":
@@ -729,14 +749,22 @@ def _integer_digits(value: Any) -> int:
 # ---------------------------------------------------------------------------------------------------
 # Sizes
 # ---------------------------------------------------------------------------------------------------
-def check_repeat(length: int, times: int) -> None:
-    if times > 0 and length * times > MAX_SIZE:
-        raise limit_error("序列重复过大", f"sequence repetition would exceed {MAX_SIZE:,} items")
+def _limit_of(sequence: Any) -> int:
+    return MAX_SIZE if isinstance(sequence, str) else MAX_ITEMS
 
 
-def check_length(length: int) -> None:
-    if length > MAX_SIZE:
-        raise limit_error("结果过长", f"result would exceed {MAX_SIZE:,} items or characters")
+def _unit(limit: int) -> str:
+    return "characters" if limit == MAX_SIZE else "items"
+
+
+def check_repeat(length: int, times: int, limit: int = MAX_SIZE) -> None:
+    if times > 0 and length * times > limit:
+        raise limit_error("序列重复过大", f"sequence repetition would exceed {limit:,} {_unit(limit)}")
+
+
+def check_length(length: int, limit: int = MAX_SIZE) -> None:
+    if length > limit:
+        raise limit_error("结果过长", f"result would exceed {limit:,} {_unit(limit)}")
 
 
 def check_decimal_exponent(value: Any) -> None:
@@ -758,6 +786,50 @@ def check_weight(value: Any, limit: int, chinese: str, english: str) -> None:
     """
     if weight(value, limit) > limit:
         raise limit_error(chinese + "超过上限", f"{english} exceeds {limit:,} items and characters")
+
+
+def quoted_length(text: str, ascii_only: bool = False) -> int:
+    """An upper bound of ``len(repr(text))`` (``ascii(text)`` with ``ascii_only``), without building it:
+    printable text gains its quotes and escaped backslashes and quotes; otherwise every character may
+    become an escape of up to ten characters, counted exactly by the ``unicode_escape`` codec (asked
+    only for text small enough to be worth it)."""
+    plain = len(text) + text.count("\\") + text.count("'") + 2
+    if text.isprintable() and (not ascii_only or text.isascii()):
+        return plain
+    if len(text) > MAX_SIZE:
+        return 10 * len(text) + 2  # over any limit anyway
+    return len(text.encode("unicode_escape")) + text.count("'") + 2
+
+
+def rendered_weight(value: Any, limit: int, conversion: str = "s") -> int:
+    """Characters of ``str(value)`` (``repr``/``ascii`` by ``conversion``), bounded from above; stops
+    counting past ``limit``."""
+    ascii_only = conversion == "a"
+    if isinstance(value, str):
+        return len(value) if conversion == "s" else quoted_length(value, ascii_only)
+    return _rendered(value, limit, ascii_only, {}, set(), 0)
+
+
+def _rendered(value: Any, limit: int, ascii_only: bool, memo: dict[int, int], active: set[int], depth: int) -> int:
+    if isinstance(value, str):
+        return quoted_length(value, ascii_only) + 1  # inside a container: quoted, and a separator
+    if not isinstance(value, Collection) or isinstance(value, range):
+        return weight(value, limit)
+    key = id(value)
+    if key in memo:
+        return memo[key]
+    if key in active or depth > MAX_NESTING:
+        return limit + 1
+    active.add(key)
+    children: Iterable[Any] = itertools.chain(value.keys(), value.values()) if isinstance(value, Mapping) else value
+    total = 2
+    for child in children:
+        total += 1 + _rendered(child, limit, ascii_only, memo, active, depth + 1)
+        if total > limit:
+            break
+    active.discard(key)
+    memo[key] = total
+    return total
 
 
 # Text length of scalars (an upper bound of their str()/repr()/JSON, roughly).

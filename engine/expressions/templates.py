@@ -40,7 +40,7 @@ from jinja2.visitor import NodeTransformer
 
 from engine.errors import UnsafeExpression
 
-from .bounds import MAX_INT_BITS, MAX_ROUND_DIGITS, MAX_SIZE, allowed_attributes, limit_error
+from .bounds import MAX_INT_BITS, MAX_ITEMS, MAX_ROUND_DIGITS, MAX_SIZE, allowed_attributes, limit_error
 from .guards import (
     Budget,
     check_decimal_exponent,
@@ -174,7 +174,7 @@ def _join(context: Context, value: Any, d: str = "", attribute: Any = None) -> s
         text = _text(item)
         total += len(text) + len(separator)
         if total > MAX_SIZE:
-            raise limit_error("结果过长", f"result would exceed {MAX_SIZE:,} items or characters")
+            raise limit_error("结果过长", f"result would exceed {MAX_SIZE:,} characters")
         texts.append(text)
     return _charge(separator.join(texts))
 
@@ -243,7 +243,7 @@ def _zf_concat(context: Context, values: list[Any]) -> str:
     _tick()
     texts = [_text(value) for value in values]
     if sum(len(text) for text in texts) > MAX_SIZE:
-        raise limit_error("结果过长", f"result would exceed {MAX_SIZE:,} items or characters")
+        raise limit_error("结果过长", f"result would exceed {MAX_SIZE:,} characters")
     return _charge("".join(texts))
 
 
@@ -468,7 +468,7 @@ def _fold(node: nodes.Node) -> Any:
         for sequence, times in ((node.left, right), (node.right, left)):
             length = _sequence_length(sequence)
             if length is not None and isinstance(times, int):
-                check_repeat(max(length, 1), times)
+                check_repeat(max(length, 1), times, MAX_ITEMS if isinstance(sequence, nodes.List | nodes.Tuple) else MAX_SIZE)
     if isinstance(node, nodes.Mod) and isinstance(left, str):
         check_printf_widths(left)
     if not (isinstance(left, int) and isinstance(right, int)):
