@@ -84,6 +84,16 @@ def record(
     return values["hash"]
 
 
+def latest(case_id: int, action: str) -> dict[str, Any] | None:
+    """The data of the case's latest ``action`` event, this transaction's unwritten ones included."""
+    entry = db.session.info.get(PENDING, {}).get(f"case:{case_id}")
+    for values in reversed(entry["rows"] if entry else []):
+        if values["action"] == action:
+            return values["data"]
+    return db.session.scalars(select(AuditEvent.data).where(AuditEvent.chain == f"case:{case_id}", AuditEvent.action == action)
+                              .order_by(AuditEvent.seq.desc()).limit(1)).first()
+
+
 def write_pending(session: Session) -> None:
     """Write the transaction's pending events and move each chain head (called before commit)."""
     pending: dict[str, dict[str, Any]] = session.info.pop(PENDING, {})

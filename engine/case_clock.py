@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from . import audit, clock
-from .access import get_case
+from .access import get_case, refuse_recused
 from .errors import Forbidden, InvalidInput, InvalidState, NotFound
 from .limits import CASE_CLOCK, Deadlines
 from .models import Case, ClockPause, ProcessInstance, Task, User, db
@@ -81,6 +81,7 @@ def extend_case_clock(actor: User, case_id: int, days: int, reason: str, collect
         raise Forbidden("延长办案期限须经行政机关负责人批准（《行政处罚法》第六十条）：请报行政机关负责人在案件页面办理 "
                         "(an extension needs the agency head's approval: ask the agency head to extend it from the case page)")
     case = get_case(actor, case_id)  # another unit's case is a 404 whatever the body
+    refuse_recused(actor, case.id)  # 法 Art. 43
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("请填写延长理由 (a reason is required)", details=[{"field": "reason", "message": "必填"}])
@@ -147,6 +148,7 @@ def start_excluded_period(actor: User, case_id: int, kind: str, started_on: Any,
     """
     require_officer(actor)
     case = get_case(actor, case_id)  # another unit's case is a 404 whatever the body
+    refuse_recused(actor, case.id)  # 法 Art. 43
     if kind not in EXCLUDED_KINDS:
         raise InvalidInput("请选择期间类型：检测、检验、检疫、鉴定或公告（中止请使用“中止调查”） "
                            "(kind must be testing, inspection, quarantine, appraisal or public_notice; "
@@ -174,6 +176,7 @@ def end_excluded_period(actor: User, case_id: int, seq: int, ended_on: Any) -> C
     unless another uncounted period is still open."""
     require_officer(actor)
     case = get_case(actor, case_id)
+    refuse_recused(actor, case.id)  # 法 Art. 43
     on = _record_date(ended_on, "ended_on", "结束日期")
     instance_id = _lock_case(case)
     pause = db.session.scalars(select(ClockPause).where(ClockPause.case_id == case.id, ClockPause.seq == seq)).first()
@@ -234,6 +237,28 @@ def halt(case: Case, on: dt.date, actor: str, why: str) -> None:
     if case.clock_state in (None, "stopped"):
         return
     _stop(case, on, actor, why)
+
+
+def reopen(case: Case, on: dt.date, actor: str, why: str, deadlines: Deadlines) -> bool:
+    """A decision that did not stand (the process sent it back and voided its 审批表): the clock
+    stopped for it counts on, as if it had never stopped (法 Art. 60 ends the period with a decision
+    made, and none was). The deadline is recomputed from the same facts, so the days in between
+    count; the uncounted periods the stop ended are open again. False when the clock was not stopped
+    (终止 stops it too, but a terminated case runs no further step that could send work back)."""
+    if case.clock_state != "stopped":
+        return False
+    stop = audit.latest(case.id, "case.clock_stop")  # which open periods the stop ended (it records them)
+    ended = [int(n) for n in ((stop or {}).get("ended_periods") or []) if isinstance(n, int)]
+    reopened = []
+    for pause in pauses_of(case.id):
+        if pause.seq in ended and pause.ended_on is not None:
+            pause.ended_on = pause.ended_by = pause.ended_at = None
+            reopened.append(pause.seq)
+    case.decided_at = None
+    case.clock_state = "running"
+    _settle(case, deadlines)
+    _record(case, "reopened", on, actor, why, extra={"reopened_periods": reopened})
+    return True
 
 
 def union_days(intervals: list[tuple[dt.date, dt.date]], floor: dt.date | None = None) -> int:

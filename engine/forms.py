@@ -23,6 +23,9 @@ from .models import DeploymentFile, db
 # Case data the engine sets, and the helpers expressions call: no form or fact may overwrite them.
 SYSTEM_KEYS = frozenset({"case_number", "party_type", "party_name", "unit_code", "opened_on"})
 RESERVED_NAMES = SYSTEM_KEYS | frozenset({"deadline", "case_clock"}) | frozenset(SAFE_FUNCTIONS)
+# Set only by a procedure's return path (engine/runtime/returns.py): a form or a fact carrying them
+# would put a forged "sent back" banner on the next step and void the case's documents.
+RETURN_KEYS = frozenset({"returned_because", "void_documents"})
 
 _cache: dict[tuple[int, str], dict[str, Any]] = {}
 _lock = threading.Lock()
@@ -178,7 +181,7 @@ def validate_form_data(
     if not isinstance(data, dict):
         raise InvalidInput("表单数据必须是对象 (form data must be an object)")
     declared = set((schema.get("properties") or {}).keys())
-    reserved = RESERVED_NAMES if reserved is None else reserved
+    reserved = RESERVED_NAMES | RETURN_KEYS if reserved is None else reserved
     unknown = sorted(k for k in data if (closed and k not in declared) or k in reserved)
     if unknown:
         raise InvalidInput(

@@ -90,6 +90,16 @@ def request_withdrawal(actor: User, case_id: int, reason: str) -> list[Publicati
     return rows
 
 
+def void_decision(document: Document, reason: str, actor: str) -> None:
+    """A decision voided (作废) on a refused path is never published; one registered or already
+    published is withdrawn (法 Art. 48), the sweep doing it at its next pass."""
+    if document.doc_type != DECISION_TYPE:
+        return
+    for row in db.session.scalars(select(Publication).where(Publication.document_id == document.id,
+                                                            Publication.status.in_(("pending", "published")))):
+        _ask_withdrawal(row, clock.now(), f"决定书已作废：{reason}" if reason else "决定书已作废", actor)
+
+
 def public_query(party: str | None = None, violation: str | None = None, date_from: dt.date | None = None,
                  date_to: dt.date | None = None) -> Any:
     """Published, unexpired decisions for the public page and feed, newest first."""
@@ -135,7 +145,8 @@ def verify_publications(case_id: int | None = None) -> list[Finding]:
 def _register_new(now: dt.datetime) -> int:
     docs = list(db.session.scalars(
         select(Document).outerjoin(Publication, Publication.document_id == Document.id)
-        .where(Document.doc_type == DECISION_TYPE, Publication.id.is_(None)).order_by(Document.id).limit(BATCH)))
+        .where(Document.doc_type == DECISION_TYPE, Document.voided_at.is_(None), Publication.id.is_(None))
+        .order_by(Document.id).limit(BATCH)))
     for doc in docs:
         # A second decision in the same case changes the first: its publication is withdrawn.
         for earlier in db.session.scalars(select(Publication).where(
@@ -195,7 +206,9 @@ def _withheld(data: dict[str, Any], form: dict[str, Any], kind: str) -> str | No
 
 
 def _publish_pending(now: dt.datetime) -> int:
-    rows = list(db.session.scalars(select(Publication).where(Publication.status == "pending")
+    # One asked to be withdrawn before it was published (a voided or changed decision) never is.
+    rows = list(db.session.scalars(select(Publication).where(Publication.status == "pending",
+                                                             Publication.withdraw_requested_at.is_(None))
                                    .order_by(Publication.due_by).limit(BATCH).with_for_update(skip_locked=True)))
     for row in rows:
         row.status, row.published_at = "published", now

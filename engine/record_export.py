@@ -1,9 +1,15 @@
 """The case file (案卷) as one zip that anyone can verify offline (全过程记录, 法 Art. 47).
 
 Contents: ``case.json`` (the case as recorded), ``audit.jsonl`` (the case's hash chain, every field
-that was hashed), ``documents/…`` (the issued documents), ``manifest.json`` (sha256 of every file,
-the chain head, each document's hash) and ``verify.py`` (``engine.recordcheck``, standard library
-only). ``python3 verify.py 案卷.zip`` recomputes the chain and every hash.
+that was hashed), ``documents/…`` (the issued documents), ``printable.html`` (the printable case
+file), ``manifest.json`` (sha256 of every file, the chain head, each document's hash) and
+``verify.py`` (``engine.recordcheck``, standard library only). ``python3 verify.py 案卷.zip``
+recomputes the chain and every hash.
+
+A void document (作废, engine/documents/void.py) is part of the record: its file, its hash and its
+issuing and voiding events are all here, and the manifest marks it void with the reason. The
+printable file is the case file as it stands: it leaves void documents out and only lists them, with
+the reason, after the documents that are in force.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import hashlib
 import io
 import json
 import zipfile
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +59,7 @@ def export_case_file(actor: User, case_id: int) -> tuple[str, bytes]:
     for doc in case_documents(case.id):
         files[doc["file"]] = doc.pop("content")
         documents.append(doc)
+    files["printable.html"] = _printable(case).encode("utf-8")
     manifest = {
         "format": "zhifa-case-file/1",
         "case_number": case.case_number,
@@ -78,6 +86,42 @@ def case_documents(case_id: int) -> list[dict[str, Any]]:
     from . import documents  # issued documents live in their own package
 
     return documents.export_entries(case_id)
+
+
+def _printable(case: Case) -> str:
+    """The case file to print: the documents in force in the order issued, then a register of the
+    void ones (number, type, reason) without their content."""
+    from .documents import case_documents as issued
+
+    docs = issued(case.id)
+    valid = [d for d in docs if d.voided_at is None]
+    void = [d for d in docs if d.voided_at is not None]
+    parts = [
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">",
+        f"<title>{escape(case.case_number)} 案卷</title>",
+        "<style>body{font-family:serif;max-width:180mm;margin:auto}article{page-break-after:always}"
+        "table{border-collapse:collapse;width:100%}td,th{border:1px solid #000;padding:4px}</style></head><body>",
+        f"<h1>{escape(case.case_number)} 案卷</h1>",
+        f"<p>当事人：{escape(case.party_name)}　承办单位：{escape(case.unit.name)}</p>",
+        "<h2>卷内文书目录</h2><table><tr><th>序号</th><th>文书</th><th>文号</th><th>日期</th></tr>",
+        *(f"<tr><td>{n}</td><td>{escape(d.doc_type)}</td><td>{escape(d.number)}</td><td>{_day(d.created_at)}</td></tr>"
+          for n, d in enumerate(valid, 1)),
+        "</table>",
+        "<section class=\"zf-documents\">",
+        *(f"<article id=\"document-{d.id}\">{d.content}</article>" for d in valid),  # stored HTML, escaped when rendered
+        "</section>",
+    ]
+    if void:
+        parts += ["<h2>作废文书登记（不列入卷内文书，保留于办案记录）</h2>",
+                  "<table><tr><th>文书</th><th>文号</th><th>作废日期</th><th>作废原因</th></tr>",
+                  *(f"<tr><td>{escape(d.doc_type)}</td><td>{escape(d.number)}</td><td>{_day(d.voided_at)}</td>"
+                    f"<td>{escape(d.void_reason or '')}</td></tr>" for d in void),
+                  "</table>"]
+    return "".join([*parts, "</body></html>"])
+
+
+def _day(value: dt.datetime | None) -> str:
+    return value.astimezone(clock.SHANGHAI).date().isoformat() if value else ""
 
 
 def _event(event: AuditEvent) -> dict[str, Any]:

@@ -289,12 +289,16 @@ def update_unit(actor: User, unit_id: int, name: str, agency_short_name: str, pa
 @command
 def add_credential(actor: User, user_id: int, kind: str, number: str, expires_on: dt.date | None) -> Credential:
     _require_admin(actor)
-    user = _get_user(user_id)
+    return add_user_credential(_get_user(user_id), kind, number, expires_on, actor.username)
+
+
+def add_user_credential(user: User, kind: str, number: str, expires_on: dt.date | None, actor: str) -> Credential:
+    """Record a credential in the caller's transaction (the admin command, ``zhifa users create``)."""
     number = _check_credential(kind, number, expires_on)
     cred = Credential(user_id=user.id, kind=kind, number=number, expires_on=expires_on)
     db.session.add(cred)
     db.session.flush()
-    audit.record("credential.added", actor.username, {"username": user.username, "after": _credential_snapshot(cred)})
+    audit.record("credential.added", actor, {"username": user.username, "after": _credential_snapshot(cred)})
     return cred
 
 

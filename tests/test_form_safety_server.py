@@ -76,7 +76,8 @@ def test_a_pathological_pattern_input_is_refused_at_once_while_the_server_keeps_
     env.pop("ZHIFA_TEST_DATABASE_URL", None)
     run = lambda *args: subprocess.run([str(ZHIFA), *args], env=env, capture_output=True, text=True, timeout=60)  # noqa: E731
     assert run("db", "upgrade").returncode == 0
-    assert run("users", "create", "probe", "--unit", "u1", "--role", "handler", "--password", "regex-safe-2026").returncode == 0
+    assert run("users", "create", "probe", "--unit", "u1", "--role", "handler", "--password", "regex-safe-2026",
+               "--credential", "law_enforcement:ZF-0001:2030-12-31").returncode == 0
     token = run("users", "token", "probe").stdout.strip()
     port = free_port()
     log = (tmp_path / "server.log").open("wb")

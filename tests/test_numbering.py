@@ -48,7 +48,7 @@ def test_a_number_outside_the_officers_blocks_is_refused_and_nothing_is_applied(
 
 def test_an_officer_without_a_block_cannot_decide_on_the_spot(run):  # noqa: F811
     start(run)
-    status, body = decide(run, "当场〔2026〕0001", username="a_handler2")
+    status, body = decide(run, "当场〔2026〕0001", username="a_handler2", co_handlers=["a_handler1"])
     assert status == 422 and NOT_HELD in body["message"]
 
 
@@ -100,9 +100,9 @@ def test_a_withdrawn_block_can_no_longer_be_used_and_may_be_handed_out_again(run
     assert status == 422 and NOT_HELD in body["message"]
     allocate_range(user("admin"), "a_handler2", "当场〔2026〕", "0001", "0100", "转交")
     start(run)
-    status, body = decide(run, "当场〔2026〕0001", username="a_handler2")
+    status, body = decide(run, "当场〔2026〕0001", username="a_handler2", co_handlers=["a_handler1"])
     assert status == 422 and "已使用" in body["message"]  # spent numbers stay spent
-    assert decide(run, "当场〔2026〕0002", username="a_handler2")[0] == 200
+    assert decide(run, "当场〔2026〕0002", username="a_handler2", co_handlers=["a_handler1"])[0] == 200
 
 
 def test_the_table_itself_refuses_a_number_spent_twice(ctx, people, mini, frozen):

@@ -74,7 +74,7 @@ def test_a_designated_handler_may_never_review_the_same_case(ctx, people, frozen
                       {"violation": "未明码标价", "penalty_kind": "fine", "proposed_fine": 20000})
     complete_task(user("a_handler1"), open_task(case.id).id, LEAD)
     complete_task(user("a_head"), open_task(case.id).id, filing(["a_handler1", "a_reviewer"]))
-    complete_task(user("a_handler1"), open_task(case.id).id, {**INVESTIGATION, "co_investigators": ["a_handler2"]})
+    complete_task(user("a_handler1"), open_task(case.id).id, {**INVESTIGATION, "co_investigators": ["a_reviewer"]})
     complete_task(user("a_handler1"), open_task(case.id).id, report(fine=20000))
     submit = open_task(case.id)
     assert submit.bpmn_id == "submit_review"

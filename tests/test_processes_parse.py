@@ -26,6 +26,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.calendar import load_seed_time_limits
 from engine.case_clock import ClockRecorder
+from engine.definitions.hitpolicy import SUPPORTED as SUPPORTED_HIT_POLICIES
 from engine.execution import SCRIPT_FUNCTIONS
 from engine.expressions import make_script_engine
 from engine.roles import CREDENTIAL_KINDS, LANE_ROLES, TASK_PROPERTIES
@@ -210,7 +211,7 @@ def test_dmn_has_diagram_and_supported_hit_policy(path):
     shapes = {s.get("dmnElementRef") for s in doc.iterfind(".//dmndi:DMNShape", NS)}
     assert path.stem in shapes
     for table in doc.iterfind(".//dmn:decisionTable", NS):
-        assert table.get("hitPolicy", "UNIQUE") in {"UNIQUE", "COLLECT"}
+        assert table.get("hitPolicy", "UNIQUE") in SUPPORTED_HIT_POLICIES  # engine/definitions/hitpolicy.py
 
 
 # --------------------------------------------------------------------------------------------- running
@@ -706,7 +707,12 @@ def test_decision_cannot_exceed_the_notified_fine(specs, roundtrip):
     run.complete("notify_party", notice(2000))
     run.complete("record_statement", STATEMENT)
     run.complete("decide", decision(fine=3000))  # 法第四十五条: no heavier penalty than notified
-    assert run.ready() == ["decide"]
+    assert run.ready() == ["notify_party"]  # back to the notice, with the decided penalty as the proposal
+    data = run.data
+    assert "第四十五条" in data["returned_because"] and data["void_documents"] == ["行政处罚决定审批表"]
+    assert (data["proposed_fine"], data["proposed_penalty"]) == (3000, "罚款3000元")
+    run.complete("notify_party", notice(3000))
+    run.complete("record_statement", STATEMENT)
     run.complete("decide", decision(fine=2000))
     assert run.ready() == ["issue_penalty_decision"]
 

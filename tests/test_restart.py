@@ -46,7 +46,8 @@ def test_embedded_server_restarts_three_times_and_after_kill_9(tmp_path):
         return done.stdout
 
     cli("db", "upgrade")
-    cli("users", "create", "officer", "--unit", "u1", "--role", "handler", "--password", PASSWORD)
+    cli("users", "create", "officer", "--unit", "u1", "--role", "handler", "--password", PASSWORD,
+        "--credential", "law_enforcement:ZF-0001:2030-12-31")  # handler steps need a valid 执法证 (法 Art. 42)
     token = cli("users", "token", "officer").strip()
 
     for start, stop in enumerate(("terminate", "terminate", "terminate", "kill", "terminate")):

@@ -6,21 +6,18 @@ API returned). Runs on SQLite, and on PostgreSQL with ZHIFA_TEST_DATABASE_URL.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from engine import clock
 from engine.case_clock import extend_case_clock
-from engine.definitions.specs import load_specs
-from engine.errors import Forbidden, ZhifaError
-from engine.models import Case, ProcessInstance, Task, db
-from engine.numbering import allocate_range
-from engine.runtime import claim_task, complete_task, fire_due_timers, start_case
-from engine.runtime.instance import ready_user_tasks
-from engine.serialization import load_state
+from engine.errors import Forbidden
+from engine.models import ProcessInstance, Task, db
+from engine.runtime import claim_task, complete_task, start_case
 from tests.conftest import ROOT, deploy_dir, make_user, user
+from tests.support import driver as support
+from tests.support.driver import Driver
 from tests.test_procedure_commitment import CLOSING, COMMIT, DECLINE, REGISTER, REPORTED, VERIFIED
 from tests.test_procedure_hearing import (
     APPROVE,
@@ -58,120 +55,7 @@ ISSUE = {"decision_issued_on": "2026-04-17", "payment_instructions": "银行", "
          "court": "某区人民法院"}
 
 
-class Driver:
-    """Works a case as officers would, by engine command or by HTTP API."""
-
-    def __init__(self, mode: str, api: Any, frozen: clock.FrozenClock) -> None:
-        self.mode, self.frozen = mode, frozen
-        self.clients: dict[str, Any] = {}
-        self._new_client = api
-        self.case_id = 0
-        self.done: list[str] = []
-
-    def api(self, username: str) -> Any:
-        if username not in self.clients:
-            self.clients[username] = self._new_client(username)
-        return self.clients[username]
-
-    def start(self, procedure: str, party: dict, facts: dict, starter: str = "a_handler1") -> None:
-        if self.mode == "engine":
-            self.case_id = start_case(user(starter), procedure, party, facts).id
-        else:
-            status, body = self.api(starter).post("/cases", {"procedure": procedure, "party": party, "facts": facts})
-            assert status == 201, body
-            self.case_id = body["id"]
-
-    def ready(self) -> list[str]:
-        db.session.remove()
-        return sorted(t.bpmn_id for t in db.session.scalars(select(Task).where(Task.case_id == self.case_id, Task.status == "open")))
-
-    def task(self, bpmn_id: str) -> Task:
-        db.session.remove()
-        tasks = db.session.scalars(select(Task).where(Task.case_id == self.case_id, Task.status == "open", Task.bpmn_id == bpmn_id)).all()
-        assert tasks, f"{bpmn_id} is not open; open: {self.ready()}"
-        return tasks[0]
-
-    def complete(self, bpmn_id: str, username: str, data: dict) -> None:
-        task_id = self.task(bpmn_id).id
-        if self.mode == "engine":
-            claim_task(user(username), task_id)
-            complete_task(user(username), task_id, data)
-        else:
-            client = self.api(username)
-            status, task = client.get(f"/tasks/{task_id}")
-            assert status == 200, task
-            fields = set(task["form_schema"]["properties"])
-            assert set(data) <= fields, f"{bpmn_id}: fields not in the returned form schema: {set(data) - fields}"
-            assert set(task["form_schema"].get("required", [])) <= set(data) | _conditional(task["form_schema"], data)
-            assert client.post(f"/tasks/{task_id}/claim")[0] == 200
-            status, body = client.post(f"/tasks/{task_id}/complete", {"data": data, "version": task["version"]})
-            assert status == 200, body
-        self.done.append(bpmn_id)
-
-    def attempt(self, bpmn_id: str, username: str, data: dict) -> tuple[int, dict]:
-        """Submit as ``complete`` does, but return what the officer is told: (status, {message, details})."""
-        task_id = self.task(bpmn_id).id
-        if self.mode == "engine":
-            try:
-                claim_task(user(username), task_id)
-                complete_task(user(username), task_id, data)
-            except ZhifaError as exc:
-                return exc.status, {"message": exc.message, "details": exc.details}
-            self.done.append(bpmn_id)
-            return 200, {}
-        client = self.api(username)
-        status, task = client.get(f"/tasks/{task_id}")
-        assert status == 200, task
-        status, body = client.post(f"/tasks/{task_id}/claim")
-        if status != 200:
-            return status, body
-        status, body = client.post(f"/tasks/{task_id}/complete", {"data": data, "version": task["version"]})
-        if status == 200:
-            self.done.append(bpmn_id)
-        return status, body
-
-    def tick(self, when: dt.datetime) -> None:
-        self.frozen.set(when)
-        if self.mode == "engine":
-            assert not fire_due_timers().failed
-        else:
-            status, body = self.api("admin").post("/tick", {"now": when.isoformat()})
-            assert status == 200, body
-
-    @property
-    def case(self) -> Case:
-        db.session.remove()
-        return db.session.get(Case, self.case_id)
-
-    @property
-    def data(self) -> dict:
-        db.session.remove()
-        instance = db.session.scalars(select(ProcessInstance).where(ProcessInstance.case_id == self.case_id)).one()
-        wf = load_state(instance.state, load_specs(instance.process_spec_id))
-        ready = ready_user_tasks(wf)
-        return dict(ready[0].data) if ready else dict(wf.last_task.data)
-
-
-def _conditional(schema: dict, data: dict) -> set[str]:
-    """Fields required only under an if/then branch that does not apply (never submitted)."""
-    names: set[str] = set()
-    for rule in schema.get("allOf", []):
-        names |= set(rule.get("then", {}).get("required", []))
-    return names
-
-
-@pytest.fixture(params=["engine", "api"])
-def run(request, ctx, people, frozen, api) -> Driver:
-    deploy_dir(ROOT)
-    make_user("a_host", "unit_a", ["hearing_host"], ("law_enforcement",))
-    make_user("a_clerk", "unit_a", ["hearing_clerk"], ())
-    allocate_range(user("admin"), "a_handler1", "当场〔2026〕", "0001", "0100")  # 号段 for on-the-spot decisions
-    db.session.remove()
-    driver = Driver(request.param, api, frozen)
-    if request.param == "api":  # tokens issued before the case starts, as a user would hold one
-        for name in ("a_handler1", "a_handler2", "a_head", "a_chief", "a_reviewer", "a_host", "a_clerk", "admin"):
-            driver.api(name)
-    return driver
+run = support.run  # the scenario fixture (tests/support/driver.py); other modules import it from here too
 
 
 def at(day: str, hour: int = 10) -> dt.datetime:
@@ -267,7 +151,9 @@ def test_ordinary_defence_accepted_and_penalty_lowered(run):
     run.complete("notify_party", "a_handler1", notice(5000))
     run.complete("record_statement", "a_handler1", {**STATEMENT, "statement_adopted": "adopted"})
     run.complete("decide", "a_chief", decision(fine=6000))  # 法 Art. 45: never heavier than notified
-    assert run.ready() == ["decide"]
+    assert run.ready() == ["notify_party"]  # back to the notice with the heavier penalty (tests/test_decided_penalty.py)
+    run.complete("notify_party", "a_handler1", notice(6000))
+    run.complete("record_statement", "a_handler1", {**STATEMENT, "statement_adopted": "adopted"})
     run.complete("decide", "a_chief", decision(fine=3000))
     assert run.data["decided_fine"] == 3000
     finish_penalty(run, 3000)
@@ -370,8 +256,8 @@ def test_hearing_host_cannot_be_a_handler_of_the_case(ctx, people, frozen):
     drv = Driver("engine", None, frozen)
     drv.start("ordinary", COMPANY, {"violation": "未明码标价", "penalty_kind": "fine", "proposed_fine": 150000})
     drv.complete("register_lead", "a_handler1", LEAD_FILE)
-    drv.complete("file_case", "a_head", {**FILE_CASE, "assigned_handlers": ["a_handler1", "a_both"]})
-    drv.complete("investigate", "a_both_reviewer", INVESTIGATION)
+    drv.complete("file_case", "a_head", {**FILE_CASE, "assigned_handlers": ["a_handler1", "a_both", "a_both_reviewer"]})
+    drv.complete("investigate", "a_both_reviewer", {**INVESTIGATION, "co_investigators": ["a_handler1"]})
     drv.complete("investigation_report", "a_handler1", report(fine=150000))
     drv.complete("submit_review", "a_handler1", SUBMIT)
     drv.complete("review", "a_reviewer", APPROVE)

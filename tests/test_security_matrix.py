@@ -47,7 +47,10 @@ ACCESS: dict[str, str | tuple[str, ...]] = {
     # 中止/恢复/终止调查, 延长办案期限 (agency head) and excluded periods (officers): the engine refuses the
     # others, and the page shows its message (a flash, not a 403 page)
     **{f"cases.{name}": LOGGED_IN for name in ("suspend", "resume", "terminate", "extend_clock", "start_excluded",
-                                                "end_excluded")}, "public.penalties": PUBLIC, "public.feed": PUBLIC,  # 行政处罚决定公示
+                                                "end_excluded")},
+    # 回避 and re-designating handlers: the engine refuses the wrong role, the page shows why (a flash)
+    **{f"cases.{name}": LOGGED_IN for name in ("request_recusal", "decide_recusal", "designate")},
+    "public.penalties": PUBLIC, "public.feed": PUBLIC,  # 行政处罚决定公示
     "documents.show": LOGGED_IN, "documents.pdf": LOGGED_IN,
     "supervision.dashboard": SUPERVISORS, "supervision.data": SUPERVISORS, "supervision.export": SUPERVISORS,
     **{f"designer.{name}": DESIGNERS for name in ("index", "deploy", "discard", "draft", "edit", "migrate", "create", "options",
@@ -76,6 +79,7 @@ ACCESS: dict[str, str | tuple[str, ...]] = {
     "api.list_time_limits": LOGGED_IN, "api.read_time_limit": LOGGED_IN, "api.update_time_limit": ADMIN,
     "api.preview_time_limit": ADMIN, "api.apply_time_limit": ADMIN, "api.read_calendar": LOGGED_IN, "api.update_calendar": ADMIN,
     "api.suspend": ("agency_head",), "api.resume": ("agency_head",), "api.terminate": ("agency_head",),
+    "api.create_recusal": tuple(LANE_ROLES), "api.decide_recusal": ("agency_head",), "api.designate_handlers": ("unit_head",),
     "api.start_excluded": ("handler", "unit_head", "agency_head"), "api.end_excluded": ("handler", "unit_head", "agency_head"),
     "api.compute_deadline": LOGGED_IN, "api.tick": ADMIN, "api.list_incidents": ADMIN, "api.retry_incident": ADMIN,
 }

@@ -40,8 +40,11 @@ from engine.models import (
     User,
     db,
 )
+from engine.officers import designate_handlers
 from engine.publication import request_withdrawal
 from engine.record_export import export_case_file
+from engine.recusal import decide_recusal as record_recusal_decision
+from engine.recusal import request_recusal as record_recusal_request
 from engine.runtime import resume_case, start_case, suspend_case, terminate_case
 from engine.runtime.cases import DECIDER_ROLE, STARTER_ROLES, SUSPENSION_GROUNDS, TERMINATION_GROUNDS
 from engine.runtime.diagram import element_states, process_source
@@ -49,6 +52,7 @@ from engine.runtime.suggest import suggest_procedure
 
 from .api.cases import case_execution
 from .api.present import deadline_badge, due_label
+from .case_officers import officers_panel
 from .formrender import display_value, fields_of, parse_form
 from .timeline import describe_event
 
@@ -99,7 +103,7 @@ def show(case_id: int) -> str:
         "case.html", case=case, tasks=tasks, events=[describe_event(e, actors) for e in events], instances=instances,
         documents=documents, days_left=days_left(case), badge=deadline_badge, due_label=due_label, findings=findings,
         publications=publications, actions=case_actions(g.user, case, instances), day_label=day_label,
-        execution=case_execution(case),
+        execution=case_execution(case), officers=officers_panel(g.user, case, documents),
     )
 
 
@@ -224,7 +228,7 @@ def end_excluded(case_id: int, n: int) -> Response:
                 _("已登记该期间结束：办案期限重新计算"))
 
 
-def _act(case_id: int, action: Any, done: str) -> Response:
+def _act(case_id: int, action: Any, done: str, anchor: str = "case-actions") -> Response:
     """Run an engine command; a refusal is shown on the case page with the rule and what to do."""
     try:
         action()
@@ -234,7 +238,35 @@ def _act(case_id: int, action: Any, done: str) -> Response:
         flash(exc.message, "warning")
     else:
         flash(done, "success")
-    return redirect(url_for("cases.show", case_id=case_id, _anchor="case-actions"))
+    return redirect(url_for("cases.show", case_id=case_id, _anchor=anchor))
+
+
+# 回避 (法 Art. 43) and the designated handlers (法 Art. 42): webui/case_officers.py builds the panel.
+@bp.post("/cases/<int:case_id>/recusals")
+@login_required
+def request_recusal(case_id: int) -> Response:
+    return _act(case_id, lambda: record_recusal_request(g.user, case_id, request.form.get("officer", ""),
+                                                        request.form.get("source", ""), request.form.get("reason", "")),
+                _("已登记回避申请，待行政机关负责人决定；决定作出之前，调查不停止"), anchor="officers")
+
+
+@bp.post("/cases/<int:case_id>/recusals/<int:n>/decide")
+@login_required
+def decide_recusal(case_id: int, n: int) -> Response:
+    decision = request.form.get("decision", "")
+    return _act(case_id, lambda: record_recusal_decision(
+        g.user, case_id, n, decision, request.form.get("reason", ""), request.form.get("collective_discussion") == "1",
+        request.form.get("discussion_on", ""), request.form.get("discussion_record", "")),
+        _("已决定回避：该人员不再参与本案，其待办任务已退回待办池，已制作回避决定书") if decision == "granted"
+        else _("已决定不予回避，已制作回避决定书"), anchor="officers")
+
+
+@bp.post("/cases/<int:case_id>/handlers")
+@login_required
+def designate(case_id: int) -> Response:
+    return _act(case_id, lambda: designate_handlers(g.user, case_id, request.form.getlist("handlers"),
+                                                    request.form.get("reason", "")),
+                _("已重新指定承办人：本案的承办环节由新指定的承办人办理"), anchor="officers")
 
 
 @bp.post("/cases/<int:case_id>/publication/withdraw")

@@ -22,7 +22,7 @@ from engine.limits import seed_reference_data
 from engine.models import OrgUnit, User, db
 from engine.models.db import writing
 from engine.runtime import fire_due_timers
-from engine.users import create_user, ensure_roles, ensure_unit, issue_token
+from engine.users import add_user_credential, create_user, ensure_roles, ensure_unit, issue_token
 
 
 def init_app(app: Flask) -> None:
@@ -235,14 +235,25 @@ def users() -> None:
 @click.option("--role", "roles", multiple=True, required=True)
 @click.option("--password", default=None)
 @click.option("--display-name", default="")
+@click.option("--credential", "credentials", multiple=True, metavar="KIND:NUMBER[:EXPIRES]",
+              help="证件，如 law_enforcement:执法证号:2030-12-31 (a credential: handler steps need a valid 执法证)")
 @with_appcontext
-def users_create(name: str, unit: str, roles: tuple[str, ...], password: str | None, display_name: str) -> None:
+def users_create(name: str, unit: str, roles: tuple[str, ...], password: str | None, display_name: str,
+                 credentials: tuple[str, ...]) -> None:
     try:
         with writing():
             if db.session.scalars(select(OrgUnit.id).where(OrgUnit.code == unit)).first() is None:
                 ensure_unit(unit)
                 click.echo(f"created unit {unit}")
-            _user, password_out = create_user(name, unit, list(roles), password, display_name, actor="cli")
+            user, password_out = create_user(name, unit, list(roles), password, display_name, actor="cli")
+            for text in credentials:
+                kind, _, rest = text.partition(":")
+                number, _, expires = rest.partition(":")
+                try:
+                    expires_on = dt.date.fromisoformat(expires) if expires else None
+                except ValueError:
+                    raise ZhifaError(f"证件有效期“{expires}”应为 YYYY-MM-DD (credential expiry must be YYYY-MM-DD)")
+                add_user_credential(user, kind, number, expires_on, actor="cli")
             db.session.commit()
     except ZhifaError as exc:
         db.session.rollback()

@@ -51,6 +51,8 @@ def document_summary(document: Document) -> dict[str, Any]:
     return {
         "id": document.id, "type": document.doc_type, "number": document.number, "task_id": document.task_id,
         "sha256": document.sha256, "created_by": document.created_by, "created_at": iso(document.created_at),
+        # 作废: issued on a path the process then refused; kept in the record, never published.
+        "voided": document.voided_at is not None, "voided_at": iso(document.voided_at), "void_reason": document.void_reason,
         "url": url_for("api.case_document", case_id=document.case_id, document_id=document.id),
         "pdf": url_for("api.case_document_pdf", case_id=document.case_id, document_id=document.id),
     }

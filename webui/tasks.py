@@ -20,7 +20,7 @@ from engine.definitions.specs import deployment_of
 from engine.errors import Conflict, InvalidInput, InvalidState
 from engine.forms import form_schema
 from engine.models import ProcessInstance, Task, db
-from engine.officers import candidates
+from engine.officers import field_choices
 from engine.runtime import complete_task
 from engine.runtime.instance import find_task, open_session
 
@@ -64,7 +64,7 @@ def show(task_id: str) -> str | Response | tuple[str, int]:
     reason = why_not_eligible(user, task) if task.status == "open" else None
     can_complete = task.status == "open" and reason is None and task.assignee_id in (None, user.id)
     fields = fields_of(schema)
-    officer_choices = {f.name: candidates(task.unit_id, f.role or "handler") for f in fields if f.widget == "officers"}
+    officer_choices = field_choices(task, schema, task.assignee or user)
     reassign_to = eligible_users(task) if task.status == "open" and user.has_role("unit_head") and \
         task.unit_id == user.unit_id else []
     return render_template(

@@ -26,12 +26,17 @@ ACTIONS = {
     "case.clock_overdue": _l("办案期限届满"),
     "case.excluded_period_started": _l("登记不计入办案期限的期间"),
     "case.excluded_period_ended": _l("不计入办案期限的期间结束"),
+    "case.handlers_designated": _l("重新指定承办人"),
+    "recusal.requested": _l("登记回避申请"),
+    "recusal.decided": _l("作出回避决定"),
     "task.created": _l("生成任务"),
     "task.claimed": _l("认领任务"),
     "task.unclaimed": _l("退回任务"),
     "task.reassigned": _l("改派任务"),
+    "task.released": _l("任务退回待办池"),
     "task.completed": _l("办结任务"),
     "task.cancelled": _l("撤销任务"),
+    "task.returned": _l("退回重办"),
     "task.near": _l("任务临期"),
     "task.overdue": _l("任务超期"),
     "timer.fired": _l("期限届满，流程自动推进"),
@@ -39,6 +44,8 @@ ACTIONS = {
     "deadline.reapplied": _l("重新计算期限"),
     "deadline.recomputed": _l("按新录入的节假日安排重算暂定期限"),
     "document.issued": _l("出具文书"),
+    "document.voided": _l("文书作废"),
+    "case.clock_reopened": _l("决定未成立，办案期限继续计算"),
     "form_number.used": _l("使用预编号决定书"),
     "form_number.voided": _l("登记作废的预编号决定书"),
     "form_numbers.allocated": _l("分配号段"),
@@ -70,8 +77,7 @@ class TimelineEntry:
 def describe_event(event: AuditEvent, users: dict[str, User]) -> TimelineEntry:
     user = users.get(event.actor)
     data = event.data if isinstance(event.data, dict) else {}
-    subject = str(data.get("task") or PROCEDURES.get(str(data.get("procedure")), data.get("procedure") or "")
-                  or data.get("reason") or "")
+    subject = _subject(event.action, data)
     return TimelineEntry(
         seq=event.seq,
         at=event.at.astimezone(clock.SHANGHAI).strftime("%Y-%m-%d %H:%M"),
@@ -81,3 +87,15 @@ def describe_event(event: AuditEvent, users: dict[str, User]) -> TimelineEntry:
         subject=subject,
         data=data,
     )
+
+
+def _subject(action: str, data: dict[str, Any]) -> str:
+    """What the event is about; a return and a voiding say why (the rule and article), in the record itself."""
+    if action == "task.returned":
+        return f"{data.get('task') or ''}：{data.get('reason') or ''}"
+    if action == "document.voided":
+        return f"{data.get('document_type') or ''} {data.get('number') or ''}：{data.get('reason') or ''}"
+    if action == "case.clock_reopened":
+        return str(data.get("why") or "")
+    return str(data.get("task") or PROCEDURES.get(str(data.get("procedure")), data.get("procedure") or "")
+               or data.get("reason") or "")

@@ -22,7 +22,9 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from .bounds import BundleCount, check_diagram
 from .bundle import Bundle, BundleFile
+from .dmncheck import check_decision_tables
 from .formcheck import check_form
+from .hitpolicy import DmnParserMixin
 from .problems import Problem
 
 _XML_PARSER_OPTIONS = {
@@ -36,6 +38,10 @@ _dmn_validators: dict[str, BpmnValidator] = {}
 # Problems after which specs are not built and lint does not run: the files cannot be read, or are
 # too large to be worth reading further.
 BLOCKING = ("xml", "xsd", "limit")
+
+
+class BundleParser(DmnParserMixin, SpiffBpmnParser):
+    """SpiffBpmnParser whose business rule tasks honour the FIRST hit policy (hitpolicy.py)."""
 
 
 @dataclass
@@ -65,7 +71,7 @@ class ParsedBundle:
 
 def parse_bundle(bundle: Bundle) -> ParsedBundle:
     parsed = ParsedBundle(bundle)
-    parser = SpiffBpmnParser(validator=None)
+    parser = BundleParser(validator=None)
     parsed.parser = parser
     _parse_forms(bundle, parsed)
     # Size limits first, on the bare tree: a huge diagram is refused in milliseconds, before XSD
@@ -76,6 +82,8 @@ def parse_bundle(bundle: Bundle) -> ParsedBundle:
         root = _xml(f, parsed)
         if root is not None and _within_bounds(f, root, total, parsed) and _xsd_ok(f, root, _dmn_validator(root), parsed):
             _guard(parsed, f.path, lambda f=f, root=root: parser.add_dmn_xml(root, f.path))
+            # Hit policies zhifa runs, and UNIQUE tables whose rules overlap (dmncheck.py).
+            parsed.problems += check_decision_tables(f.path, root)
     for f in bundle.of_kind("bpmn"):
         root = _xml(f, parsed)
         if root is not None and _within_bounds(f, root, total, parsed) and _xsd_ok(f, root, VALIDATOR, parsed):

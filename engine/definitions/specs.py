@@ -10,6 +10,7 @@ from ..errors import NotFound
 from ..models import ProcessSpec, db
 from ..reference import ActiveSpec, reference
 from ..serialization import Specs, specs_from_json
+from .hitpolicy import honour_hit_policies
 
 _cache: dict[int, Specs] = {}
 _lock = threading.Lock()
@@ -23,6 +24,9 @@ def load_specs(process_spec_id: int) -> Specs:
         if row is None:
             raise NotFound(f"流程定义 {process_spec_id} 不存在 (process spec not found)")
         specs = specs_from_json(row.spec_json)
+        # The serializer rebuilds SpiffWorkflow's plain DMN engine, which does not stop at the
+        # first match under hit policy FIRST.
+        honour_hit_policies([specs[0], *specs[1].values()])
         with _lock:
             _cache.setdefault(process_spec_id, specs)
     return specs

@@ -60,6 +60,12 @@ def render_pdf(document: Document) -> bytes:
     pdf.set_margins(25, 25, 20)  # GB/T 9704 style margins (left for binding)
     pdf.set_auto_page_break(True, margin=22)
     pdf.add_page()
+    if document.voided_at is not None:
+        # 作废: stamped over the page, outside the stored content (whose hash is unchanged).
+        pdf.set_text_color(200, 0, 0)
+        pdf.multi_cell(0, 8, f"作废 · {document.void_reason or ''}", border=1, align="C")
+        pdf.set_text_color(0, 0, 0)
+        pdf.ln(4)
     # The CJK font has one face: emphasis tags would ask for a bold face that does not exist.
     pdf.write_html(_EMPHASIS.sub("", document.content), tag_styles=_TAG_STYLES, warn_on_tags_not_matching=False)
     return bytes(pdf.output())

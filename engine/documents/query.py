@@ -35,5 +35,9 @@ def export_entries(case_id: int) -> list[dict[str, Any]]:
     entries = []
     for doc in case_documents(case_id):
         entries.append({"file": f"documents/{doc.id}.json", "number": doc.number, "type": doc.doc_type,
-                        "sha256": doc.sha256, "content": hash_payload(doc)})
+                        "sha256": doc.sha256, "content": hash_payload(doc),
+                        # 作废 is kept in the record: the document stays, marked, with the reason.
+                        "voided": doc.voided_at is not None,
+                        "voided_at": doc.voided_at.isoformat() if doc.voided_at else None,
+                        "void_reason": doc.void_reason})
     return entries

@@ -1,5 +1,5 @@
-"""Verification of stored documents: content against its hash, hash against the audit chain, and
-numbers without gaps per agency × type × year."""
+"""Verification of stored documents: content against its hash, hash against the audit chain, the
+void mark (作废) against the chain, and numbers without gaps per agency × type × year."""
 
 from __future__ import annotations
 
@@ -15,10 +15,17 @@ from .generate import document_hash
 def verify_documents(case_id: int | None = None) -> list[Finding]:
     """An empty list means every document (of the case, or all) is intact."""
     docs = select(Document).order_by(Document.id).execution_options(populate_existing=True)
-    events = select(AuditEvent.data).where(AuditEvent.action == "document.issued")
+    events = select(AuditEvent.action, AuditEvent.data).where(AuditEvent.action.in_(("document.issued", "document.voided")))
     if case_id is not None:
         docs, events = docs.where(Document.case_id == case_id), events.where(AuditEvent.case_id == case_id)
-    recorded = {str(d.get("number")): str(d.get("sha256")) for d in db.session.scalars(events) if isinstance(d, dict)}
+    recorded: dict[str, str] = {}
+    voided: set[str] = set()  # 作废 is recorded in the chain: a void flag set or cleared by hand is found
+    for action, data in db.session.execute(events):
+        if isinstance(data, dict):
+            if action == "document.issued":
+                recorded[str(data.get("number"))] = str(data.get("sha256"))
+            else:
+                voided.add(str(data.get("number")))
     findings: list[Finding] = []
     serials: dict[tuple[str, str, int], list[int]] = defaultdict(list)
     for doc in db.session.scalars(docs):
@@ -27,6 +34,9 @@ def verify_documents(case_id: int | None = None) -> list[Finding]:
             findings.append(Finding(where, doc.serial, doc.id, "文书内容与哈希不符 (document content does not match its hash: edited)"))
         if recorded.pop(doc.number, None) != doc.sha256:
             findings.append(Finding(where, doc.serial, doc.id, "文书哈希与审计记录不符 (document hash differs from the audit record)"))
+        if (doc.voided_at is not None) != (doc.number in voided):
+            findings.append(Finding(where, doc.serial, doc.id, "文书作废状态与审计记录不符 (the document's void mark differs "
+                                                               "from the audit record)"))
         serials[(doc.agency, doc.doc_type, doc.year)].append(doc.serial)
     for number in recorded:
         findings.append(Finding(f"文书 {number}", None, None, "审计记录中的文书不存在 (a recorded document is missing: deleted)"))

@@ -12,6 +12,7 @@ from .form_number import FormNumber, FormNumberRange
 from .notification import Notification
 from .org import WHOLE_USER, ApiToken, Credential, OrgUnit, Role, User, user_role
 from .publication import Publication
+from .recusal import Recusal
 from .time_limit import CalendarDay, CalendarYear, TimeLimit
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "ProcessInstance",
     "ProcessSpec",
     "Publication",
+    "Recusal",
     "Role",
     "Task",
     "TimeLimit",

@@ -117,6 +117,9 @@ class Task(db.Model):
     counts_from_label: Mapped[str | None] = mapped_column(String(80))  # when the field has no form title
     starts_on: Mapped[dt.date | None] = mapped_column(Date)
     extended_by: Mapped[str | None] = mapped_column(String(80))
+    # Why the process sent this step back (a gateway's ``returned_because``, naming the rule): shown
+    # on the task, in the API and in the case timeline (engine/runtime/returns.py).
+    returned_because: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12))  # open | completed | cancelled
     completed_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -137,7 +140,11 @@ class DocSequence(db.Model):
 
 class CaseOfficer(db.Model):
     """An officer designated for a case through a form's officers field (e.g. the ≥2 handlers of
-    法 Art. 42); separation of duty (``separate_from="@assigned_handlers"``) reads these rows."""
+    法 Art. 42); separation of duty (``separate_from="@assigned_handlers"``) reads these rows.
+
+    A unit head's re-designation or a recusal ends a row (``ended_at``) instead of deleting it: the
+    handler steps of the case go to the current designation only, while separation of duty still
+    excludes everyone who was ever designated."""
 
     __tablename__ = "case_officer"
     __table_args__ = (UniqueConstraint("case_id", "field", "user_id"),)
@@ -147,3 +154,4 @@ class CaseOfficer(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     task_id: Mapped[str] = mapped_column(String(36))
     designated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

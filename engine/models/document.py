@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import UTCDateTime, db
@@ -16,6 +16,9 @@ class Document(db.Model):
 
     ``sha256`` covers the stored content, the data snapshot and the identifying columns
     (engine/documents/verify.py); the same hash is also recorded in the case's audit chain.
+    The one later change is its voiding (作废, once): a document issued on a path the process then
+    refused keeps its content, number and hash, and gains ``voided_at`` and ``void_reason``, which
+    the hash does not cover and the chain records (``document.voided``).
     """
 
     __tablename__ = "document"
@@ -39,6 +42,8 @@ class Document(db.Model):
     sha256: Mapped[str] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    voided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    void_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class DocumentType(db.Model):
@@ -52,6 +57,15 @@ class DocumentType(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+VOID_COLUMNS = ("voided_at", "void_reason")
+
+
 @event.listens_for(Document, "before_update")
 def _refuse_update(_mapper: Any, _connection: Any, target: Document) -> None:
-    raise RuntimeError(f"文书不可修改，更正须另行制作新文书 (document {target.number} is immutable)")
+    """Only a still-valid document may be voided, and nothing else about it may change."""
+    state = inspect(target)
+    changed = {attr.key for attr in state.attrs if attr.history.has_changes()}
+    first_void = all(not attr.history.deleted or attr.history.deleted == [None]
+                     for attr in (state.attrs[key] for key in VOID_COLUMNS))
+    if changed - set(VOID_COLUMNS) or not first_void:
+        raise RuntimeError(f"文书不可修改，更正须另行制作新文书 (document {target.number} is immutable)")

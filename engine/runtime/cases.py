@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from .. import audit, case_clock, clock, reference
-from ..access import get_case
+from ..access import get_case, refuse_recused
 from ..case_clock import ClockRecorder
 from ..definitions.specs import active_spec
 from ..documents import issue_case_document
@@ -257,6 +257,7 @@ def _decision_input(actor: User, case_id: int, what: str, ground: str | None, gr
     unit's case is a 404 whatever the body), the legal ground, the reason."""
     require_decider(actor, what)
     get_case(actor, case_id)
+    refuse_recused(actor, case_id)  # 法 Art. 43: a recused agency head takes no part in the case
     if grounds is not None and ground not in grounds:
         raise InvalidInput(f"请选择{what}的法定情形 (choose the legal ground)", details=[{"field": "ground", "message": "必选"}])
     reason = (reason or "").strip()

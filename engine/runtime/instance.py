@@ -30,6 +30,7 @@ from ..limits import CASE_CLOCK, Deadlines, start_point
 from ..models import Case, ProcessInstance, Task, db
 from ..models.writebehind import defer
 from ..serialization import STATE_FORMAT, dump_state, load_state
+from .returns import Return, record_return, take_returns, void_refused
 
 clock.install_spiff_clock()
 
@@ -167,7 +168,10 @@ def save(session: Session, state: str | None = None) -> None:
     if session.clock.events:
         apply_events(instance.case, session.clock.events, session.deadlines, session.actor)
         session.clock.events.clear()
-    state = state if state is not None else dump_state(workflow)
+    ready = ready_user_tasks(workflow)
+    # Before serializing: a return's variables leave the data, or every later step would inherit them.
+    returns = take_returns(ready)
+    state = state if state is not None and not returns else dump_state(workflow)
     due = pending_timers(workflow)
     # Assign only what changed: an untouched row costs no flush work, no UPDATE and no version bump.
     for attr, value in (("state", state), ("state_format", STATE_FORMAT), ("next_timer_at", min(due) if due else None),
@@ -184,7 +188,7 @@ def save(session: Session, state: str | None = None) -> None:
             case.closed_at = now
         audit.record("case.closed", session.actor, {"process": instance.process_id}, case_id=case.id,
                      instance_id=instance.id)
-    sync_tasks(session, now)
+    sync_tasks(session, now, ready, returns)
 
 
 _T = Task.__table__.c
@@ -193,7 +197,8 @@ _KNOWN_TASKS = select(_T.id, _T.status).where(_T.case_id == bindparam("b_case"),
 _INSERT_TASK = insert(Task.__table__).inline()
 
 
-def sync_tasks(session: Session, now: dt.datetime) -> None:
+def sync_tasks(session: Session, now: dt.datetime, ready_tasks: list[SpiffTask] | None = None,
+               returns: dict[str, Return] | None = None) -> None:
     instance, case = session.instance, session.instance.case
     if db.session.new or db.session.dirty:
         db.session.flush()  # the Core reads below must see this command's own ORM changes (a completed task)
@@ -201,7 +206,8 @@ def sync_tasks(session: Session, now: dt.datetime) -> None:
     known = {} if session.new else {
         tid: status for tid, status in conn.execute(_KNOWN_TASKS, {"b_case": instance.case_id, "b_instance": instance.id})
     }
-    ready = {str(t.id): t for t in ready_user_tasks(session.workflow)}
+    ready = {str(t.id): t for t in (ready_user_tasks(session.workflow) if ready_tasks is None else ready_tasks)}
+    returns = returns or {}
     new_rows: list[dict[str, Any]] = []
     withdrawn = [task_id for task_id, status in known.items() if status == "open" and task_id not in ready]
     # Withdrawn by the process itself (a boundary timer fired, the case was cancelled).
@@ -219,6 +225,10 @@ def sync_tasks(session: Session, now: dt.datetime) -> None:
                      {"task": row["name"], "bpmn_id": row["bpmn_id"], "role": row["role"],
                       "due_at": row["due_at"].isoformat() if row["due_at"] else None},
                      case_id=case.id, instance_id=instance.id, task_id=row["id"])
+        if task_id in returns:
+            record_return(row, returns[task_id], session.actor, case.id, instance.id)
+    if returns:
+        void_refused(returns, session.actor, case, instance.id, session.deadlines)
     if new_rows:
         # Plain rows in one statement, without ORM bookkeeping, sent with the commit (a later read
         # in this transaction writes them first).
@@ -263,6 +273,7 @@ def _projection_row(session: Session, task: SpiffTask, case: Case, now: dt.datet
         starts_on=_local_date(point.start) if point.field not in (None, CASE_CLOCK) else None,
         extended_by=point.extension,
         deadline_state="normal",
+        returned_because=None,
         status="open",
     )
 

@@ -104,7 +104,7 @@ def complete_task(actor: User, task_id: str, data: dict[str, Any], version: int 
         schema = form_schema(deployment_of(instance.process_spec_id), task.form)
         data = validate_form_data(schema, data)
         check_case_rules(task.case, schema, data)  # bounds that depend on the party or a time limit
-        check_and_record(task, schema, data)
+        check_and_record(task, schema, data, actor)  # officers named with the performer (法 Art. 42)
         record_form_numbers(actor, task, schema, data)  # 号段: a pre-numbered form is spent once
     session = open_session(instance, actor.username, version)
     spiff_task = find_task(session.workflow, task.id)

@@ -22,6 +22,7 @@ from engine.runtime.instance import ready_user_tasks
 from engine.serialization import load_state
 
 from . import bp, current, json_body, page_args, text_field
+from .officers import case_officers
 from .present import audit_entry, case_summary, iso, pause_summary, task_summary
 
 
@@ -100,6 +101,7 @@ def case_detail(case: Case) -> dict[str, Any]:
         ],
         "documents": [document_summary(d) for d in case_documents(case.id)],
         "execution": case_execution(case),
+        **case_officers(case),  # designated handlers and 回避 requests
     }
 
 

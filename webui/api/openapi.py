@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from engine.case_clock import EXCLUDED_KINDS
+from engine.recusal import DECISIONS as RECUSAL_DECISIONS
+from engine.recusal import SOURCES as RECUSAL_SOURCES
 from engine.runtime.cases import SUSPENSION_GROUNDS, TERMINATION_GROUNDS
 
 from ..security import MAX_ID
@@ -73,13 +75,15 @@ SPEC: dict[str, Any] = {
             "post": _op("Start a case", "201", {"$ref": "#/components/schemas/NewCase"}),
         },
         "/cases/{case_id}": {"get": _op("A case with tasks, history, deadlines, documents and the clock's uncounted periods "
-                                         "(clock.periods: 中止, hearing, 检测/检验/检疫/鉴定, 公告)", params=["case_id"])},
+                                         "(clock.periods: 中止, hearing, 检测/检验/检疫/鉴定, 公告), the designated handlers "
+                                         "and the 回避 requests (recusals: n, officer, status, document)", params=["case_id"])},
         "/tasks": {"get": _op("Inbox", query=[("scope", {"type": "string", "enum": ["mine", "available", "done", "unit", "all"]}, False),
                                                ("procedure", "string", False), ("q", "string", False),
                                                ("sort", {"type": "string", "enum": ["due_at", "-due_at", "created_at", "-created_at"]},
                                                 False),
                                                ("page", _PAGE, False), ("per_page", _PAGE, False)])},
-        "/tasks/{task_id}": {"get": _op("A task with its form schema and data", params=["task_id"])},
+        "/tasks/{task_id}": {"get": _op("A task with its form schema and data; returned_because: why the process "
+                                          "sent it back (rule and article), or null", params=["task_id"])},
         "/tasks/{task_id}/claim": {"post": _op("Claim", params=["task_id"])},
         "/tasks/{task_id}/unclaim": {"post": _op("Release", params=["task_id"])},
         "/tasks/{task_id}/reassign": {"post": _op("Reassign (unit head)", params=["task_id"],
@@ -140,7 +144,7 @@ SPEC: dict[str, Any] = {
                                "date": {"type": "string"}, "kind": {"type": "string", "enum": ["holiday", "workday"]},
                                "name": {"type": "string"}}}}, "reason": {"type": "string"}}}),
         },
-        "/cases/{case_id}/documents/{document_id}": {"get": _op("An issued document (number, type, content, sha256)",
+        "/cases/{case_id}/documents/{document_id}": {"get": _op("An issued document (number, type, content, sha256, voided)",
                                                                 params=["case_id", "document_id"])},
         "/cases/{case_id}/documents/{document_id}.pdf": {"get": {
             **_op("The document as an A4 PDF", params=["case_id", "document_id"]),
@@ -179,6 +183,26 @@ SPEC: dict[str, Any] = {
             "uncounted period is open", params=["case_id", "n"],
             body={"type": "object", "required": ["ended_on"], "properties": {
                 "ended_on": {"type": "string", "format": "date"}}})},
+        "/cases/{case_id}/recusals": {"post": _op(
+            "回避申请 (法 Art. 43; officers of the case's unit): the party's application recorded by an officer "
+            "(source party) or the officer's own (source self), for any officer of the unit. The case goes on meanwhile; "
+            "GET /cases/{case_id} lists recusals (n, status pending|granted|rejected, document)", "201", params=["case_id"],
+            body={"type": "object", "required": ["officer", "source", "reason"], "properties": {
+                "officer": {"type": "string", "description": "username"},
+                "source": {"type": "string", "enum": list(RECUSAL_SOURCES)}, "reason": {"type": "string"}}})},
+        "/cases/{case_id}/recusals/{n}/decide": {"post": _op(
+            "Decide recusal n (agency head; for an agency head the heads' collective discussion, with its date and "
+            "record): issues the 回避决定书; granted, the officer takes no further part in the case and the tasks they "
+            "hold return to the pool", params=["case_id", "n"],
+            body={"type": "object", "required": ["decision", "reason"], "properties": {
+                "decision": {"type": "string", "enum": list(RECUSAL_DECISIONS)}, "reason": {"type": "string"},
+                "collective_discussion": {"type": "boolean"},
+                "discussion_on": {"type": "string", "format": "date"}, "discussion_record": {"type": "string"}}})},
+        "/cases/{case_id}/handlers": {"post": _op(
+            "重新指定承办人 (unit head; 法 Art. 42): two or more credentialed officers replace the handlers designated at "
+            "立案; the case's handler steps go to them only, tasks held by the others return to the pool (audited)",
+            params=["case_id"], body={"type": "object", "required": ["handlers", "reason"], "properties": {
+                "handlers": {"type": "array", "items": {"type": "string"}, "minItems": 2}, "reason": {"type": "string"}}})},
         "/incidents": {"get": _op("Instances whose timers failed (administrators)")},
         "/incidents/{instance_id}/retry": {"post": _op("Retry a failed instance", params=["instance_id"])},
         "/calendar/deadline": {"get": _op("Deadline arithmetic", query=[

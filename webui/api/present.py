@@ -51,6 +51,8 @@ def task_summary(task: Task) -> dict[str, Any]:
         "provisional": bool(task.due_provisional and task.status == "open"),
         "deadline_state": deadline_badge(task),
         "completed_at": iso(task.completed_at),
+        # Why the process sent this step back (the rule and article), or None.
+        "returned_because": task.returned_because,
         "case": {"id": case.id, "case_number": case.case_number, "procedure": case.procedure,
                  "party_name": case.party_name},
     }
