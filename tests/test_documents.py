@@ -12,26 +12,13 @@ from engine.documents import set_document_type, verify_documents
 from engine.documents.pdf import render_pdf
 from engine.models import Document, Task, db
 from engine.runtime import complete_task, start_case
-from tests.conftest import DATA, at_once, deploy_dir, user
-
-DECISION = {
-    "facts_found": "当事人于2026年2月在其经营场所销售超过保质期的食品。",
-    "evidence_summary": "现场笔录、询问笔录、照片。",
-    "legal_basis": "《中华人民共和国食品安全法》第三十四条第十项",
-    "decided_penalty_kind": "fine",
-    "decided_fine": 5000,
-    "payment_instructions": "通过非税收入电子缴款系统缴纳",
-    "reconsideration_body": "X市人民政府",
-    "court": "X市某区人民法院",
-}
+from tests.conftest import at_once, user
+from tests.support.documents import DECISION, deploy_documents
 
 
 @pytest.fixture
 def docs_bundle(app) -> int:
-    with app.app_context():
-        deployment_id = deploy_dir(DATA / "documents")
-        db.session.remove()
-        return deployment_id
+    return deploy_documents(app)
 
 
 def _case(party: str = "张三", id_number: str = "110101199001011234"):

@@ -19,7 +19,9 @@ from engine.models import Publication, Task, db
 from engine.publication import mask_text as publication_mask_text
 from engine.publication import sweep_publications
 from engine.runtime import complete_task, start_case
-from tests.conftest import DATA, deploy_dir, user
+from tests.conftest import user
+from tests.support.documents import DECISION as DOCUMENT_DECISION
+from tests.support.documents import deploy_documents
 
 # ---------------------------------------------------------------------------------------------- corpus
 # (as typed, as published). Kept: first 6 + last 4 of an ID, first 3 + last 4 of a mobile, the area
@@ -221,24 +223,13 @@ def test_adversarial_input_is_masked_in_linear_time(attack):
 
 
 # ---------------------------------------------------------------------------------------------- the real path
-DECISION = {
-    "facts_found": "当事人（身份证号 110101 19900307 1234，手机 138-0013-8000）在北京市朝阳区建国路88号3单元502室销售过期食品。",
-    "evidence_summary": "现场笔录、询问笔录、照片。",
-    "legal_basis": "《中华人民共和国食品安全法》第三十四条第十项",
-    "decided_penalty_kind": "fine",
-    "decided_fine": 5000,
-    "payment_instructions": "通过非税收入电子缴款系统缴纳",
-    "reconsideration_body": "X市人民政府",
-    "court": "X市某区人民法院",
-}
+DECISION = {**DOCUMENT_DECISION,
+            "facts_found": "当事人（身份证号 110101 19900307 1234，手机 138-0013-8000）在北京市朝阳区建国路88号3单元502室销售过期食品。"}
 
 
 @pytest.fixture
 def documents(app) -> int:
-    with app.app_context():
-        deployment_id = deploy_dir(DATA / "documents")
-        db.session.remove()
-        return deployment_id
+    return deploy_documents(app)
 
 
 def _decide(party_type: str, party: str) -> int:
