@@ -27,12 +27,12 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from engine.admin.users import create_user, ensure_unit  # noqa: E402
 from engine.definitions import Bundle  # noqa: E402
 from engine.definitions.parse import parse_bundle  # noqa: E402
 from engine.expressions import make_script_engine  # noqa: E402
 from engine.models import Credential, ProcessInstance, Task, db  # noqa: E402
 from engine.runtime import complete_task, start_case  # noqa: E402
-from engine.users import create_user, ensure_unit  # noqa: E402
 from webui import REPO_ROOT, create_app  # noqa: E402
 from webui.cli import prepare_database  # noqa: E402
 

@@ -43,9 +43,9 @@ from flask.testing import FlaskClient  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from engine import clock  # noqa: E402
+from engine.admin.users import create_user, ensure_unit  # noqa: E402
+from engine.definitions.serialization import STATE_FORMAT  # noqa: E402
 from engine.models import ActiveProcess, Case, Credential, ProcessInstance, Task, User, db  # noqa: E402
-from engine.serialization import STATE_FORMAT  # noqa: E402
-from engine.users import create_user, ensure_unit  # noqa: E402
 from webui import REPO_ROOT, create_app  # noqa: E402
 from webui.cli import prepare_database  # noqa: E402
 

@@ -61,10 +61,10 @@ from bench import timers as bench_timers  # noqa: E402
 from bench.generate import Generator  # noqa: E402
 from bench.pg import free_port, throwaway_postgres  # noqa: E402
 from engine import clock  # noqa: E402
+from engine.admin.users import create_user, issue_token  # noqa: E402
 from engine.definitions import Bundle, deploy_bundle  # noqa: E402
 from engine.models import AuditEvent, ProcessInstance, Task, User, db  # noqa: E402
 from engine.runtime import complete_task, fire_due_timers, mark_deadlines, start_case  # noqa: E402
-from engine.users import create_user, issue_token  # noqa: E402
 from webui import create_app  # noqa: E402
 from webui.cli import prepare_database  # noqa: E402
 

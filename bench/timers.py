@@ -37,13 +37,13 @@ os.environ.setdefault("ZHIFA_PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from engine import clock  # noqa: E402
+from engine.admin.users import create_user, ensure_unit  # noqa: E402
+from engine.deadlines.reference import forget as forget_reference  # noqa: E402
 from engine.definitions import Bundle, deploy_bundle  # noqa: E402
 from engine.definitions.specs import clear_cache as clear_specs  # noqa: E402
-from engine.forms import clear_cache as clear_forms  # noqa: E402
+from engine.forms.schema import clear_cache as clear_forms  # noqa: E402
 from engine.models import Case, Credential, ProcessInstance, Task, User, db  # noqa: E402
-from engine.reference import forget as forget_reference  # noqa: E402
 from engine.runtime import complete_task, fire_due_timers, start_case  # noqa: E402
-from engine.users import create_user, ensure_unit  # noqa: E402
 from webui import REPO_ROOT, create_app  # noqa: E402
 from webui.cli import prepare_database  # noqa: E402
 

@@ -112,7 +112,7 @@ def _timer_value_errors_as_task_errors(method: Any) -> Any:
     from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
     from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-    from .errors import ZhifaError
+    from engine.errors import ZhifaError
 
     @functools.wraps(method)
     def guarded(self: Any, my_task: Any) -> Any:

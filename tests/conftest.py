@@ -16,13 +16,13 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from engine import clock
+from engine.admin.users import create_user, ensure_roles, ensure_unit, issue_token
+from engine.deadlines.limits import seed_reference_data
+from engine.deadlines.reference import forget as forget_reference
 from engine.definitions import Bundle, deploy_bundle
 from engine.definitions.specs import clear_cache as clear_specs
-from engine.forms import clear_cache as clear_forms
-from engine.limits import seed_reference_data
+from engine.forms.schema import clear_cache as clear_forms
 from engine.models import Credential, User, db
-from engine.reference import forget as forget_reference
-from engine.users import create_user, ensure_roles, ensure_unit, issue_token
 from webui import create_app
 
 os.environ.setdefault("ZHIFA_PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")  # fast hashes in tests only

@@ -8,8 +8,8 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from engine.admin.users import issue_token
 from engine.models import ApiToken, AuditEvent, Credential, OrgUnit, User, db
-from engine.users import issue_token
 from tests.conftest import PASSWORD, user
 
 STRONG = "Strong-pass-2026"

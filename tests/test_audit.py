@@ -1,4 +1,4 @@
-"""The full-process record (engine/audit.py): per-case hash chains detect edited, deleted and reordered rows.
+"""The full-process record (engine/record/audit.py): per-case hash chains detect edited, deleted and reordered rows.
 
 A case of the mini procedure is run through a few steps, then its rows are tampered with directly in
 SQL (bypassing the ORM and the chain), as someone with database access would. ``verify`` and the
@@ -11,8 +11,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, text, update
 
-from engine import audit
+from engine.casefile.verify import verify_record
 from engine.models import AuditEvent, AuditHead, Task, db
+from engine.record import audit
 from engine.runtime import claim_task, complete_task, start_case
 from tests.conftest import user
 
@@ -71,8 +72,8 @@ def rows_named(findings: list[audit.Finding]) -> set[int | None]:
 # Intact chains
 # ---------------------------------------------------------------------------------------------------
 def test_intact_chains_verify_clean(case_id):
-    assert audit.verify(case_id) == []
-    assert audit.verify() == []  # every chain, the system chain (deployments, users) included
+    assert verify_record(case_id) == []
+    assert verify_record() == []  # every chain, the system chain (deployments, users) included
     events = chain(case_id)
     assert events[0].prev_hash == audit.GENESIS
     assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
@@ -93,7 +94,7 @@ def test_case_events_record_who_did_what(case_id):
 def test_edited_actor_is_detected_on_that_row(case_id):
     victim_id, victim_seq = ids_and_seqs(case_id)[2]
     sql("UPDATE audit_event SET actor = :actor WHERE id = :id", actor="mallory", id=victim_id)
-    findings = audit.verify(case_id)
+    findings = verify_record(case_id)
     assert rows_named(findings) == {victim_id}
     assert "edited" in findings[0].problem and findings[0].seq == victim_seq
     assert findings[0].chain == f"case:{case_id}"
@@ -107,7 +108,7 @@ def test_edited_json_data_is_detected(case_id):
     db.session.execute(update(table).where(table.c.id == victim_id).values(data=forged))
     db.session.commit()
     assert db.session.get(AuditEvent, victim_id, populate_existing=True).data["data"]["facts"] == "伪造的事实"
-    assert rows_named(audit.verify(case_id)) == {victim_id}
+    assert rows_named(verify_record(case_id)) == {victim_id}
 
 
 def test_edit_with_a_recomputed_hash_breaks_the_link_to_the_next_row(case_id):
@@ -118,7 +119,7 @@ def test_edit_with_a_recomputed_hash_breaks_the_link_to_the_next_row(case_id):
     forged_hash = audit.event_hash(victim)  # what a forger with the code can compute
     db.session.rollback()  # the forgery goes in by SQL, not through the session
     sql("UPDATE audit_event SET actor = 'mallory', hash = :h WHERE id = :id", h=forged_hash, id=victim_id)
-    findings = audit.verify(case_id)
+    findings = verify_record(case_id)
     assert rows_named(findings) == {successor_id}
     assert "prev_hash" in findings[0].problem
 
@@ -127,7 +128,7 @@ def test_deleted_middle_row_is_detected(case_id):
     rows = ids_and_seqs(case_id)
     (victim_id, victim_seq), (successor_id, _) = rows[3], rows[4]
     sql("DELETE FROM audit_event WHERE id = :id", id=victim_id)
-    findings = audit.verify(case_id)
+    findings = verify_record(case_id)
     assert findings and rows_named(findings) == {successor_id}
     problems = " ".join(f.problem for f in findings)
     assert f"expected seq {victim_seq}" in problems and "prev_hash" in problems
@@ -136,7 +137,7 @@ def test_deleted_middle_row_is_detected(case_id):
 def test_deleted_last_row_is_detected_by_the_chain_head(case_id):
     last_id, last_seq = ids_and_seqs(case_id)[-1]
     sql("DELETE FROM audit_event WHERE id = :id", id=last_id)
-    [finding] = audit.verify(case_id)
+    [finding] = verify_record(case_id)
     assert finding.event_id is None and finding.seq == last_seq
     assert "chain head" in finding.problem
 
@@ -144,7 +145,7 @@ def test_deleted_last_row_is_detected_by_the_chain_head(case_id):
 def test_deleted_first_row_is_detected(case_id):
     (first_id, _), (second_id, _) = ids_and_seqs(case_id)[:2]
     sql("DELETE FROM audit_event WHERE id = :id", id=first_id)
-    assert rows_named(audit.verify(case_id)) == {second_id}
+    assert rows_named(verify_record(case_id)) == {second_id}
 
 
 def test_reordered_rows_are_detected(case_id):
@@ -154,7 +155,7 @@ def test_reordered_rows_are_detected(case_id):
     sql("UPDATE audit_event SET seq = -1 WHERE id = :id", id=a_id)
     sql("UPDATE audit_event SET seq = :seq WHERE id = :id", seq=a_seq, id=b_id)
     sql("UPDATE audit_event SET seq = :seq WHERE id = :id", seq=b_seq, id=a_id)
-    findings = audit.verify(case_id)
+    findings = verify_record(case_id)
     assert {a_id, b_id} <= rows_named(findings)
     assert any("reordered" in f.problem for f in findings)
 
@@ -170,7 +171,7 @@ def test_rows_swapped_whole_are_detected(case_id):
         db.session.execute(update(table).where(table.c.id == row_id).values(**values))
     db.session.commit()
     assert db.session.get(AuditEvent, a_id, populate_existing=True).hash == content[b_id]["hash"]
-    findings = audit.verify(case_id)
+    findings = verify_record(case_id)
     assert {a_id, b_id} <= rows_named(findings)
     assert not any("edited" in f.problem for f in findings)  # every row still matches its own hash
 
@@ -179,8 +180,8 @@ def test_tampering_with_one_case_does_not_implicate_another(case_id):
     other = run_case(fine=500)
     victim_id, _ = ids_and_seqs(case_id)[1]
     sql("UPDATE audit_event SET actor = 'mallory' WHERE id = :id", id=victim_id)
-    assert audit.verify(other) == []
-    assert rows_named(audit.verify()) == {victim_id}
+    assert verify_record(other) == []
+    assert rows_named(verify_record()) == {victim_id}
 
 
 def test_edited_system_event_is_detected(case_id):
@@ -190,8 +191,8 @@ def test_edited_system_event_is_detected(case_id):
     assert deployment_event is not None
     event_id = deployment_event.id
     sql("UPDATE audit_event SET actor = 'mallory' WHERE id = :id", id=event_id)
-    assert audit.verify(case_id) == []
-    [finding] = audit.verify()
+    assert verify_record(case_id) == []
+    [finding] = verify_record()
     assert finding.chain == "system" and finding.event_id == event_id
 
 

@@ -8,9 +8,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from engine.admin.users import authenticate, create_user, reset_password
 from engine.errors import InvalidInput
 from engine.models import User, db
-from engine.users import authenticate, create_user, reset_password
 from tests.conftest import PASSWORD, user
 from tests.test_security_matrix import requests
 from tests.test_web_security import form_inputs, logged_in
@@ -178,7 +178,7 @@ def test_a_copied_session_cookie_stops_working_after_logout(app, people):
 
 
 def test_a_password_reset_ends_the_sessions_opened_with_the_old_password(app, people):
-    from engine.users import reset_password
+    from engine.admin.users import reset_password
     from tests.conftest import user
     from tests.test_web_pages import login
 

@@ -1,4 +1,4 @@
-"""Time limits counted on the 2025/2026 State Council holiday calendar (engine/calendar.py).
+"""Time limits counted on the 2025/2026 State Council holiday calendar (engine/deadlines/holidays.py).
 
 Every expected date below was counted by hand on the notice table in DOMAIN.md; the day-by-day
 count is written next to each case where it is not obvious. Notation: "=k" is the k-th working day.
@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.calendar import (
+from engine.clock import SHANGHAI
+from engine.deadlines.holidays import (
     UNITS,
     Calendar,
     CalendarDay,
@@ -23,7 +24,6 @@ from engine.calendar import (
     load_seed_time_limits,
     parse_start,
 )
-from engine.clock import SHANGHAI
 from engine.errors import InvalidInput
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -514,7 +514,7 @@ _TZ_SCRIPT = """
 import json, os, time
 from datetime import date, datetime, timezone
 time.tzset()
-from engine.calendar import Calendar, parse_start
+from engine.deadlines.holidays import Calendar, parse_start
 cal = Calendar.from_seed()
 starts = [
     date(2026, 2, 13),

@@ -8,8 +8,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from engine import audit, clock
-from engine.case_clock import (
+from engine import clock
+from engine.casefile.verify import verify_record
+from engine.deadlines.limits import Deadlines
+from engine.errors import Forbidden, InvalidInput, InvalidState, NotFound
+from engine.models import AuditEvent, Case, Document, ProcessInstance, Task, db
+from engine.runtime import complete_task, fire_due_timers, resume_case, start_case, suspend_case, terminate_case
+from engine.runtime.case_clock import (
     ClockEvent,
     apply_events,
     end_excluded_period,
@@ -18,10 +23,6 @@ from engine.case_clock import (
     start_excluded_period,
     union_days,
 )
-from engine.errors import Forbidden, InvalidInput, InvalidState, NotFound
-from engine.limits import Deadlines
-from engine.models import AuditEvent, Case, Document, ProcessInstance, Task, db
-from engine.runtime import complete_task, fire_due_timers, resume_case, start_case, suspend_case, terminate_case
 from tests.conftest import user
 
 SH = clock.SHANGHAI
@@ -111,7 +112,7 @@ def test_suspension_pauses_the_clock_and_blocks_the_tasks_and_resumption_counts_
     assert "当事人下落不明" in suspension.content and "当事人住院，无法接受询问" in suspension.content
     assert "2026-03-10至2026-03-20，共10日不计入办案期限" in resumption.content
     assert suspension.number in resumption.content  # the resumption cites the suspension
-    assert audit.verify(case.id) == []
+    assert verify_record(case.id) == []
 
 
 def test_termination_withdraws_the_tasks_stops_the_clock_and_ends_open_periods(ctx, people, mini, frozen):
@@ -162,7 +163,7 @@ def test_a_second_extension_needs_the_collective_discussion_and_its_record(ctx, 
     with pytest.raises(InvalidInput, match="1–30"):
         extend_case_clock(user("a_chief"), case.id, 31, "太长", collective_discussion=True, discussion_on="2026-05-19",
                           discussion_number="X市监集讨〔2026〕3号")
-    assert audit.verify(case.id) == []
+    assert verify_record(case.id) == []
 
 
 # --- excluded periods -------------------------------------------------------------------------------
@@ -187,7 +188,7 @@ def test_an_excluded_period_pauses_the_clock_without_blocking_the_tasks(ctx, peo
     assert case.paused_days == 10 and case.clock_state == "running" and case.clock_deadline == at(2026, 6, 11)
     actions = [e.action for e in db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id))]
     assert {"case.excluded_period_started", "case.excluded_period_ended", "case.clock_pause", "case.clock_resume"} <= set(actions)
-    assert audit.verify(case.id) == []
+    assert verify_record(case.id) == []
 
 
 def test_a_suspension_overlapping_an_excluded_period_is_not_counted_twice(ctx, people, mini, frozen):

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from engine import clock
+from engine.documents.numbering import allocate_range
 from engine.errors import Forbidden, InvalidInput
 from engine.models import AuditEvent, CaseOfficer, Credential, Document, FormNumber, Notification, Task, db
-from engine.numbering import allocate_range
-from engine.officers import check_and_record, designate_handlers, designated_handlers
+from engine.policy.officers import check_and_record, designate_handlers, designated_handlers
 from engine.runtime import complete_task, start_case
 from tests.conftest import ROOT, deploy_dir, make_user, user
 from tests.test_procedure_hearing import SUBMIT

@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy import func, select
 
-from engine import audit
+from engine.casefile.verify import verify_record
 from engine.models import AuditEvent, ProcessInstance, Task, db
 from engine.runtime import complete_task, start_case
 from tests.conftest import at_once, user
@@ -41,7 +41,7 @@ def test_twenty_concurrent_completions_one_succeeds_others_already_handled(app, 
         assert completions == 1
         assert [t.bpmn_id for t in db.session.scalars(select(Task).where(
             Task.case_id == case_id, Task.status == "open"))] == ["serve"]
-        assert audit.verify(case_id) == []
+        assert verify_record(case_id) == []
 
 
 def test_a_slow_reader_does_not_hold_up_a_command(app, people, mini, frozen):

@@ -20,13 +20,14 @@ import time
 
 from sqlalchemy import func, select
 
-from engine import audit, clock
+from engine import clock
+from engine.admin.users import issue_token
+from engine.casefile.verify import verify_record
+from engine.definitions.serialization import load_state
 from engine.definitions.specs import load_specs
 from engine.models import AuditEvent, ProcessInstance, Task, db
 from engine.runtime import start_case
 from engine.runtime.instance import ready_user_tasks
-from engine.serialization import load_state
-from engine.users import issue_token
 from tests.conftest import user
 from tests.serving import children, free_port, post, postgresql_only, processes, wait_http, wait_started
 from tests.test_workers import CREATED_AT, _calendar_for_the_real_date, _create_waiting_cases, _progress
@@ -106,7 +107,7 @@ def test_killing_gunicorn_workers_mid_load_loses_no_acknowledged_completion(app,
         assert acknowledged <= completed, f"acknowledged but not completed: {acknowledged - completed}"
         assert set(events) == completed and set(events.values()) == {1}  # each completion recorded once, nothing else
         _assert_every_instance_loads_and_matches_its_projection()
-        assert audit.verify() == []
+        assert verify_record() == []
         db.session.remove()
 
 
@@ -149,7 +150,7 @@ def test_killing_zhifa_workers_mid_sweep_fires_every_timer_exactly_once(app, peo
             select(Task.case_id, func.count()).where(Task.bpmn_id == "decide").group_by(Task.case_id)).all())
         assert len(decide_per_case) == TIMERS and set(decide_per_case.values()) == {1}
         _assert_every_instance_loads_and_matches_its_projection()
-        assert audit.verify() == []
+        assert verify_record() == []
         db.session.remove()
 
 

@@ -176,7 +176,7 @@ def quick_with_task_named_decide() -> str:
 
 
 def test_a_problem_on_an_id_shared_with_an_old_file_names_the_uploaded_file(ctx, mini):
-    from engine.versions import upload_bundle
+    from engine.definitions.versions import upload_bundle
 
     bundle = upload_bundle([("mini_quick.bpmn", quick_with_task_named_decide().encode())])
     assert bundle.preferred == (QUICK,)

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.definitions import Bundle, BundleFile, deploy_bundle
+from engine.definitions.serialization import load_state
 from engine.definitions.specs import load_specs
 from engine.errors import DeploymentInvalid, InvalidInput
 from engine.models import (
@@ -33,7 +34,6 @@ from engine.models import (
 )
 from engine.runtime import complete_task, start_case
 from engine.runtime.instance import ready_user_tasks
-from engine.serialization import load_state
 from tests.conftest import DATA, user
 
 MINI = DATA / "mini"

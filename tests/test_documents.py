@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from engine import audit
+from engine.casefile.verify import verify_record
 from engine.documents import set_document_type, verify_documents
 from engine.documents.pdf import render_pdf
 from engine.models import Document, Task, db
+from engine.record import audit
 from engine.runtime import complete_task, start_case
 from tests.conftest import at_once, user
 from tests.support.documents import DECISION, deploy_documents
@@ -50,7 +51,7 @@ def test_completing_a_task_issues_its_numbered_document(ctx, people, docs_bundle
     events = [e for e in db.session.scalars(select(audit.AuditEvent).where(audit.AuditEvent.case_id == case.id))
               if e.action == "document.issued"]
     assert [e.data["sha256"] for e in events] == [doc.sha256]
-    assert audit.verify(case.id) == []
+    assert verify_record(case.id) == []
 
 
 def test_document_content_is_escaped(ctx, people, docs_bundle, frozen):
@@ -109,7 +110,7 @@ def test_tampered_document_is_reported_by_verification(app, people, docs_bundle,
         db.session.commit()
         findings = verify_documents(case_id)
         assert any("content does not match" in f.problem for f in findings)
-        assert audit.verify(case_id) != []
+        assert verify_record(case_id) != []
         db.session.remove()
     result = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert result.exit_code == 1
@@ -121,7 +122,7 @@ def test_deleted_document_is_reported_by_verification(ctx, people, docs_bundle, 
     complete_task(user("a_handler1"), task_id, DECISION)
     db.session.execute(text("DELETE FROM document"))
     db.session.commit()
-    assert any("missing" in f.problem for f in audit.verify(case.id))
+    assert any("missing" in f.problem for f in verify_record(case.id))
 
 
 def test_documents_are_never_updated(ctx, people, docs_bundle, frozen):

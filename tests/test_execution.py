@@ -1,7 +1,7 @@
 """送达 and 执行 of an ordinary-procedure fine: when service takes effect, partial payments, 加处罚款,
 暂缓/分期, 催告 and 申请人民法院强制执行, and 结案 only when paid or on a recorded legal ground.
 
-The arithmetic is tested on engine/execution.py alone; the procedure by officers working real cases,
+The arithmetic is tested on engine/runtime/execution.py alone; the procedure by officers working real cases,
 by engine command and through the HTTP API (the ``run`` driver of test_scenarios_procedures).
 """
 
@@ -14,8 +14,11 @@ import pytest
 from sqlalchemy import delete, select
 
 import tests.test_scenarios_procedures as scenarios
+from engine.deadlines.limits import seed_reference_data
 from engine.errors import Forbidden, InvalidInput
-from engine.execution import (
+from engine.models import Document, TimeLimit, db
+from engine.runtime import claim_task, complete_task
+from engine.runtime.execution import (
     add_months,
     balance,
     check_closing,
@@ -24,9 +27,6 @@ from engine.execution import (
     service_dates,
     surcharge,
 )
-from engine.limits import seed_reference_data
-from engine.models import Document, TimeLimit, db
-from engine.runtime import claim_task, complete_task
 from tests.conftest import user
 from tests.test_inbox_page import login
 from tests.test_processes_parse import CLOSE, SERVE, STATEMENT, decision, notice

@@ -1,4 +1,4 @@
-"""Form schemas cannot freeze the server, fetch URLs or read files (engine/forms.py, engine/definitions/formcheck.py).
+"""Form schemas cannot freeze the server, fetch URLs or read files (engine/forms/schema.py, engine/definitions/formcheck.py).
 
 - ReDoS: ``"pattern": "^(a+)+$"`` took 18 s on 28 characters while a task was completed, holding the
   case's write lock. Patterns now run with RE2 (linear time); patterns RE2 cannot run (backreferences,
@@ -25,7 +25,7 @@ from flask import Flask
 
 from engine.definitions import BundleFile, deploy_bundle
 from engine.errors import InvalidInput
-from engine.forms import MAX_VALIDATION_STEPS, validate_form_data
+from engine.forms.schema import MAX_VALIDATION_STEPS, validate_form_data
 from engine.models import db
 from tests.conftest import ROOT
 from tests.fuzz.test_form_fuzz import Open
@@ -319,9 +319,9 @@ os.environ.setdefault("ZHIFA_PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
 from flask_migrate import upgrade
 from engine.definitions import Bundle, BundleFile, deploy_bundle
 from engine.errors import DeploymentInvalid, InvalidInput
-from engine.forms import validate_form_data
-from engine.limits import seed_reference_data
-from engine.users import ensure_roles
+from engine.forms.schema import validate_form_data
+from engine.deadlines.limits import seed_reference_data
+from engine.admin.users import ensure_roles
 from engine.models import db
 from webui import create_app
 from tests.test_definition_limits import parallel_bpmn

@@ -6,7 +6,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from engine.errors import InvalidInput
-from engine.forms import validate_form_data
+from engine.forms.schema import validate_form_data
 from webui.formrender import display_value, fields_of, parse_form
 from webui.instructions import render_instructions
 

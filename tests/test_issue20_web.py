@@ -14,9 +14,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
+from engine.admin.users import check_password_policy, create_user, generate_password, issue_token, reset_password
 from engine.errors import InvalidInput
 from engine.models import Case, Task, User, db
-from engine.users import check_password_policy, create_user, generate_password, issue_token, reset_password
 from tests.conftest import DATA, PASSWORD, deploy_dir, user
 from tests.test_auth_hardening import attempt
 from tests.test_web_security import assignee, csrf, form_inputs, logged_in, start
@@ -192,7 +192,7 @@ def test_a_valid_token_is_judged_by_itself_whatever_the_session(app: Flask, peop
 
 
 def test_a_revoked_token_is_a_401_even_with_a_session(app: Flask, people: dict[str, int]) -> None:
-    from engine.users import revoke_tokens
+    from engine.admin.users import revoke_tokens
 
     with app.app_context():
         token = issue_token(user("a_handler1"))
@@ -495,10 +495,10 @@ def test_the_admin_page_shows_the_chinese_reason(app: Flask, people: dict[str, i
 
 
 def test_the_demo_loader_is_not_blocked(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    import engine.demo_cases
-    from engine.demo import DEMO_PASSWORD, load_demo
+    import engine.demo.cases
+    from engine.demo.seed import DEMO_PASSWORD, load_demo
 
-    monkeypatch.setattr(engine.demo_cases, "load_demo_cases", lambda: None)  # the cases need the shipped procedures
+    monkeypatch.setattr(engine.demo.cases, "load_demo_cases", lambda: None)  # the cases need the shipped procedures
     with app.app_context():
         load_demo()
         assert db.session.scalar(select(func.count()).select_from(User)) >= 17

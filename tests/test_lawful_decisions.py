@@ -15,8 +15,8 @@ import datetime as dt
 from sqlalchemy import select
 
 from engine import clock
+from engine.admin.time_limits import set_time_limit
 from engine.models import Document, FormNumber, ProcessInstance, Task, db
-from engine.registry import set_time_limit
 from tests.conftest import user
 from tests.test_procedure_commitment import CLOSING, COMMIT, DECLINE, REGISTER, REPORTED, VERIFIED
 from tests.test_processes_parse import FILE_CASE, INVESTIGATION, LEAD_FILE, report

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import audit, clock
+from engine import clock
+from engine.casefile.verify import verify_record
 from engine.errors import InvalidState
-from engine.migration import migrate_cases, plan_migrations
 from engine.models import AuditEvent, ProcessInstance, Task, db
 from engine.runtime import complete_task, fire_due_timers, start_case
+from engine.runtime.case_migration import migrate_cases, plan_migrations
 from tests.conftest import DATA, deploy_dir, user
 
 PARTY = {"party_type": "organization", "party_name": "某某餐饮有限公司"}
@@ -76,7 +77,7 @@ def test_safe_migration_of_100_cases_keeps_every_timer_due_date(ctx, people, min
     fire_due_timers(batch=200)
     [decide] = open_tasks(cases[0])
     assert decide.name == "作出处罚决定"  # the new version's step
-    assert audit.verify(cases[0]) == []
+    assert verify_record(cases[0]) == []
     assert db.session.scalars(select(AuditEvent.action).where(AuditEvent.case_id == cases[0],
                                                               AuditEvent.action == "instance.migrated")).one()
 

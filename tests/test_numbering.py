@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from engine.documents.numbering import allocate_range, withdraw_range
 from engine.errors import Forbidden, InvalidInput
 from engine.models import AuditEvent, Document, FormNumber, FormNumberRange, Task, db
-from engine.numbering import allocate_range, withdraw_range
 from tests.conftest import user
 from tests.test_admin import csrf, logged_in
 from tests.test_scenarios_procedures import CITIZEN, FILING_RECORD, SIMPLIFIED_CLOSING, onspot, run  # noqa: F401

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from engine.access import why_not_eligible
 from engine.errors import Forbidden, InvalidInput
 from engine.models import Case, CaseOfficer, Credential, Task, db
+from engine.policy.access import why_not_eligible
 from engine.runtime import claim_task, complete_task, start_case
 from tests.conftest import ROOT, deploy_dir, make_user, user
 

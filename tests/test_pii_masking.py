@@ -1,4 +1,4 @@
-"""公示 masking (engine.masking): a corpus of personal data as officers type it, ordinary legal text
+"""公示 masking (engine.publication.masking): a corpus of personal data as officers type it, ordinary legal text
 that must come out unchanged, the patterns' shape (no catastrophic backtracking), and the real
 publication path: a party name and a violation with an ID number and a phone in them are published
 masked."""
@@ -13,11 +13,11 @@ from re import _parser as sre_parse
 import pytest
 from sqlalchemy import select
 
-from engine import audit
-from engine.masking import RECOGNISERS, is_credit_code, mask_text
+from engine.casefile.verify import verify_record
 from engine.models import Publication, Task, db
-from engine.publication import mask_text as publication_mask_text
-from engine.publication import sweep_publications
+from engine.publication.masking import RECOGNISERS, is_credit_code, mask_text
+from engine.publication.publish import mask_text as publication_mask_text
+from engine.publication.publish import sweep_publications
 from engine.runtime import complete_task, start_case
 from tests.conftest import user
 from tests.support.documents import DECISION as DOCUMENT_DECISION
@@ -256,7 +256,7 @@ def test_party_name_and_violation_are_published_masked(app, people, documents, f
         published = json.dumps([r.content for r in rows.values()], ensure_ascii=False)
         for raw in ("110101199001011234", "13812345678", "19900307", "0013", "建国路", "502室"):
             assert raw not in published, raw
-        assert audit.verify(person) == []  # the masked text is what the hash and the record hold
+        assert verify_record(person) == []  # the masked text is what the hash and the record hold
         db.session.remove()
     page = app.test_client().get("/public/penalties").get_data(as_text=True)
     assert "110101********1234" in page and "110101199001011234" not in page and "13812345678" not in page

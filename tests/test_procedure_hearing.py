@@ -11,10 +11,10 @@ import datetime as dt
 import pytest
 
 import tests.test_processes_parse as lib
-from engine.calendar import Calendar, load_seed_time_limits, parse_start
-from engine.case_clock import ClockRecorder
-from engine.execution import SCRIPT_FUNCTIONS
+from engine.deadlines.holidays import Calendar, load_seed_time_limits, parse_start
 from engine.expressions import make_script_engine
+from engine.runtime.case_clock import ClockRecorder
+from engine.runtime.execution import SCRIPT_FUNCTIONS
 from tests.test_processes_parse import (
     CLOSE,
     INVESTIGATION,

@@ -24,12 +24,12 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine.calendar import load_seed_time_limits
-from engine.case_clock import ClockRecorder
+from engine.deadlines.holidays import load_seed_time_limits
 from engine.definitions.hitpolicy import SUPPORTED as SUPPORTED_HIT_POLICIES
-from engine.execution import SCRIPT_FUNCTIONS
 from engine.expressions import make_script_engine
-from engine.roles import CREDENTIAL_KINDS, LANE_ROLES, TASK_PROPERTIES
+from engine.policy.roles import CREDENTIAL_KINDS, LANE_ROLES, TASK_PROPERTIES
+from engine.runtime.case_clock import ClockRecorder
+from engine.runtime.execution import SCRIPT_FUNCTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ROOT / "processes"

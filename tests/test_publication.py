@@ -9,9 +9,10 @@ import shutil
 import pytest
 from sqlalchemy import select, update
 
-from engine import audit, clock
+from engine import clock
+from engine.casefile.verify import verify_record
 from engine.models import Publication, Task, db
-from engine.publication import mask_text, request_withdrawal, sweep_publications
+from engine.publication.publish import mask_text, request_withdrawal, sweep_publications
 from engine.runtime import complete_task, fire_due_timers, start_case
 from tests.conftest import DATA, deploy_dir, user
 from tests.test_documents import DECISION
@@ -94,7 +95,7 @@ def test_decision_is_published_on_the_next_sweep_masked_and_expires_after_three_
     frozen.set(at(2029, 3, 2, 10, 0))
     sweep_publications()
     assert publication(case_id).status == "expired"
-    assert audit.verify(case_id) == []
+    assert verify_record(case_id) == []
 
 
 def test_a_low_fine_is_published_for_three_months(ctx, people, bundle, frozen):
@@ -131,7 +132,7 @@ def test_revoked_decision_is_withdrawn_within_three_working_days(ctx, people, bu
     sweep_publications()
     row = publication(case_id)
     assert row.status == "withdrawn" and row.withdrawn_at <= row.withdraw_due_by
-    assert audit.verify(case_id) == []
+    assert verify_record(case_id) == []
 
 
 def test_a_changed_decision_replaces_the_published_one(ctx, people, bundle, frozen):
@@ -179,7 +180,7 @@ def test_edited_publication_is_detected_by_verification(ctx, people, bundle, fro
     db.session.execute(update(Publication).where(Publication.id == row.id).values(
         violation="当事人身份证号110101199001011234"))
     db.session.commit()
-    findings = audit.verify(case_id)
+    findings = verify_record(case_id)
     assert any("公示" in f.problem for f in findings)
 
 

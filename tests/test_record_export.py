@@ -10,8 +10,8 @@ import zipfile
 
 from sqlalchemy import select, update
 
+from engine.casefile.export import export_case_file
 from engine.models import AuditEvent, Task, db
-from engine.record_export import export_case_file
 from engine.runtime import complete_task, start_case
 from tests.conftest import user
 from tests.test_web_pages import LEAD, csrf, login

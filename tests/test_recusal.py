@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from engine.errors import Forbidden
 from engine.models import AuditEvent, Document, Notification, Recusal, db
-from engine.recusal import decide_recusal, request_recusal
+from engine.runtime.recusal import decide_recusal, request_recusal
 from tests.conftest import make_user, user
 from tests.test_case_officers import claim, filed
 from tests.test_case_officers import drv as drv  # noqa: F401  (the fixture)

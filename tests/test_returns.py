@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from engine import audit, recordcheck
-from engine.case_clock import start_excluded_period
+from engine.casefile.verify import verify_record
 from engine.documents import document_hash
 from engine.errors import InvalidInput
 from engine.models import AuditEvent, Case, Document, Publication, Task, db
-from engine.publication import sweep_publications
+from engine.publication.publish import sweep_publications
+from engine.record import offline_check as recordcheck
 from engine.runtime import complete_task, start_case
+from engine.runtime.case_clock import start_excluded_period
 from engine.runtime.instance import find_task, open_session
 from tests.conftest import DATA, PASSWORD, deploy_dir, user
 from tests.test_processes_parse import STATEMENT, decision, notice
@@ -175,7 +176,7 @@ def test_documents_of_the_refused_path_are_void_and_stay_in_the_record(case_id):
     voided = {e.data["number"]: e.data for e in events(case_id, "document.voided")}
     assert set(voided) == {report.number, approval.number}
     assert voided[report.number]["sha256"] == report.sha256
-    assert audit.verify(case_id) == []
+    assert verify_record(case_id) == []
     finish(case_id, "report", "a_handler1", REPORT)
     *_, new_report = documents(case_id)
     assert new_report.doc_type == "调查终结报告" and new_report.voided_at is None
@@ -186,7 +187,7 @@ def test_a_void_mark_changed_by_hand_is_found(case_id):
     report = documents(case_id)[0]
     db.session.execute(update(Document).where(Document.id == report.id).values(voided_at=None, void_reason=None))
     db.session.commit()
-    assert any("作废" in f.problem for f in audit.verify(case_id))
+    assert any("作废" in f.problem for f in verify_record(case_id))
 
 
 def test_only_the_void_columns_of_a_document_can_change_and_only_once(case_id):
@@ -221,7 +222,7 @@ def test_voided_decision_is_never_published(case_id):
     [publication] = db.session.scalars(select(Publication).where(Publication.case_id == case_id)).all()
     second = [d for d in documents(case_id) if d.doc_type == "行政处罚决定书"][-1]
     assert publication.document_id == second.id and publication.status == "published"
-    assert audit.verify(case_id) == []
+    assert verify_record(case_id) == []
 
 
 def test_published_decision_voided_later_is_withdrawn(case_id):
@@ -237,7 +238,7 @@ def test_published_decision_voided_later_is_withdrawn(case_id):
 
 
 def test_a_registered_decision_voided_before_publication_is_never_published(case_id):
-    from engine.publication import _register_new  # the sweep's first step alone: registered, not yet published
+    from engine.publication.publish import _register_new  # the sweep's first step alone: registered, not yet published
 
     issue_decision(case_id)
     _register_new(db.session.get(Case, case_id).opened_at)

@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from engine import audit, clock
+from engine import clock
+from engine.casefile.verify import verify_record
 from engine.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
 from engine.models import ProcessInstance, Task, db
 from engine.runtime import (
@@ -41,7 +42,7 @@ def test_start_creates_first_task_with_due_date_from_its_time_limit(ctx, people,
     # internal_approval = 3 working days from Mon 2026-03-02: ends 24:00 Thu 2026-03-05 (Shanghai)
     assert task.due_at == dt.datetime(2026, 3, 6, 0, 0, tzinfo=clock.SHANGHAI)
     assert task.case.case_number == "X市监案〔2026〕1号"
-    assert audit.verify(case_id) == []
+    assert verify_record(case_id) == []
 
 
 def test_case_runs_to_its_end_through_review_timer_and_decision(ctx, people, mini, frozen):
@@ -69,7 +70,7 @@ def test_case_runs_to_its_end_through_review_timer_and_decision(ctx, people, min
     db.session.expire_all()
     instance = db.session.get(ProcessInstance, instance.id)
     assert instance.status == "completed" and instance.case.status == "closed"
-    assert audit.verify(case_id) == []
+    assert verify_record(case_id) == []
 
 
 def test_small_fine_skips_review(ctx, people, mini, frozen):
@@ -104,7 +105,7 @@ def test_invalid_form_data_is_refused_and_changes_nothing(ctx, people, mini, fro
     fields = {d["field"] for d in err.value.details}
     assert fields == {"facts", "proposed_fine"}
     assert open_tasks(case_id)[0].id == register.id
-    assert audit.verify(case_id) == []
+    assert verify_record(case_id) == []
 
 
 def test_stale_version_is_a_conflict(ctx, people, mini, frozen):
@@ -139,7 +140,7 @@ def test_suspended_case_cannot_be_worked_and_resumes(ctx, people, mini, frozen):
         complete_task(user("a_handler1"), register.id, {"facts": "事实清楚", "proposed_fine": 1})
     resume_case(user("a_chief"), case_id, "检测完成")
     complete_task(user("a_handler1"), register.id, {"facts": "事实清楚", "proposed_fine": 1})
-    assert audit.verify(case_id) == []
+    assert verify_record(case_id) == []
 
 
 def test_message_moves_a_waiting_case_and_an_unexpected_one_is_refused(ctx, people, mini, frozen):
@@ -151,7 +152,7 @@ def test_message_moves_a_waiting_case_and_an_unexpected_one_is_refused(ctx, peop
     assert [t.bpmn_id for t in open_tasks(case.id)] == ["review_reply"]
     with pytest.raises(NotFound):
         send_message(user("b_handler1"), case.id, "party_reply", {})
-    assert audit.verify(case.id) == []
+    assert verify_record(case.id) == []
 
 
 def test_terminated_case_withdraws_its_open_tasks(ctx, people, mini, frozen):
@@ -166,7 +167,7 @@ def test_terminated_case_withdraws_its_open_tasks(ctx, people, mini, frozen):
     assert instance.status == "terminated" and instance.case.status == "terminated" and instance.next_timer_at is None
     with pytest.raises(Conflict):
         complete_task(user("a_handler1"), register.id, {"facts": "事实清楚", "proposed_fine": 1})
-    assert audit.verify(case_id) == []
+    assert verify_record(case_id) == []
 
 
 def test_a_call_activity_task_is_projected_and_completes_the_parent(ctx, people, mini, frozen):

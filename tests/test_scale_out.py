@@ -13,10 +13,11 @@ import time
 
 from sqlalchemy import func, select
 
-from engine import audit, clock
+from engine import clock
+from engine.admin.users import issue_token
+from engine.casefile.verify import verify_record
 from engine.models import AuditEvent, ProcessInstance, Task, User, db
 from engine.runtime import start_case
-from engine.users import issue_token
 from tests.conftest import user
 from tests.serving import free_port, post, postgresql_only, processes, wait_http, wait_started
 from tests.test_workers import CREATED_AT, _calendar_for_the_real_date, _create_waiting_cases, _progress
@@ -91,7 +92,7 @@ def test_two_web_servers_and_two_workers_one_winner_per_task_each_timer_once(app
         fired = dict(db.session.execute(select(AuditEvent.instance_id, func.count()).where(
             AuditEvent.action == "timer.fired").group_by(AuditEvent.instance_id)).all())
         assert len(fired) == TIMERS and set(fired.values()) == {1}, {i: n for i, n in fired.items() if n != 1}
-        assert audit.verify() == []
+        assert verify_record() == []
         db.session.remove()
     print("sweeps that fired something, per worker:", [(tmp_path / f"worker{i}.log").read_text().count("fired=") for i in range(2)])
 

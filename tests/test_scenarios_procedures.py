@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from engine import clock
-from engine.case_clock import extend_case_clock
 from engine.errors import Forbidden
 from engine.models import ProcessInstance, Task, db
 from engine.runtime import claim_task, complete_task, start_case
+from engine.runtime.case_clock import extend_case_clock
 from tests.conftest import ROOT, deploy_dir, make_user, user
 from tests.support import driver as support
 from tests.support.driver import Driver

@@ -26,7 +26,7 @@ from flask.testing import FlaskClient
 
 from engine import clock
 from engine.models import Credential, Deployment, ProcessInstance, TimeLimit, db
-from engine.roles import ALL_ROLES, LANE_ROLES
+from engine.policy.roles import ALL_ROLES, LANE_ROLES
 from tests.conftest import PASSWORD, make_user, user
 from tests.test_web_security import form_inputs, start
 

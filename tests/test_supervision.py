@@ -10,10 +10,11 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from engine import audit, clock
-from engine import supervision as sv
+from engine import clock
 from engine.errors import Forbidden
 from engine.models import Case, OrgUnit, Task, db
+from engine.queries import supervision as sv
+from engine.record import audit
 from engine.runtime import start_case
 from tests.conftest import PASSWORD, make_user, user
 

@@ -25,13 +25,13 @@ from sqlalchemy import func, select
 
 from engine import clock
 from engine.definitions import deploy_bundle
+from engine.definitions.serialization import dump_state, load_state
 from engine.definitions.specs import load_specs
 from engine.errors import InvalidInput, UnsafeExpression
 from engine.expressions import make_script_engine
 from engine.models import Case, ProcessInstance, Task, db
 from engine.runtime import complete_task, start_case
 from engine.runtime.instance import ready_user_tasks
-from engine.serialization import dump_state, load_state
 from tests.conftest import START, user
 from tests.test_definitions import (
     MINI_BPMN,

@@ -8,13 +8,14 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from engine import audit, clock
-from engine.case_clock import extend_case_clock
+from engine import clock
+from engine.admin.time_limits import set_calendar_year, set_time_limit
+from engine.casefile.verify import verify_record
 from engine.errors import Forbidden, InvalidInput
 from engine.models import AuditEvent, Case, Notification, ProcessInstance, Task, TimeLimit, db
-from engine.reapply import apply_limit_change, preview_limit_change
-from engine.registry import set_calendar_year, set_time_limit
 from engine.runtime import complete_task, fire_due_timers, resume_case, retry_instance, start_case, suspend_case
+from engine.runtime.case_clock import extend_case_clock
+from engine.runtime.reapply import apply_limit_change, preview_limit_change
 from tests.conftest import user
 
 SH = clock.SHANGHAI
@@ -79,7 +80,7 @@ def test_changed_limit_applies_to_a_new_case_and_reaches_an_open_one_only_when_a
     db.session.refresh(old_task)
     assert old_task.due_at == at(2026, 3, 10)
     assert preview_limit_change("internal_approval") == []
-    assert audit.verify() == []
+    assert verify_record() == []
 
 
 def test_changed_timer_limit_rearms_from_the_recorded_date_not_from_now(ctx, people, mini, frozen):
@@ -186,7 +187,7 @@ def test_failing_instance_becomes_an_incident_and_does_not_stop_the_sweep(ctx, p
     retry_instance("admin", instance_of(broken.id).id)
     assert fire_due_timers().fired == [instance_of(broken.id).id]
     assert [t.bpmn_id for t in open_tasks(broken.id)] == ["decide"]
-    assert audit.verify() == []
+    assert verify_record() == []
 
 
 def test_near_due_and_overdue_tasks_notify_assignee_and_unit_head_once(ctx, people, mini, frozen):

@@ -1,4 +1,4 @@
-"""Versions (engine/versions.py, /api/v1/deployments/...): diff, rollback, validation without deploying."""
+"""Versions (engine/definitions/versions.py, /api/v1/deployments/...): diff, rollback, validation without deploying."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from engine.definitions import BundleFile, deploy_bundle
+from engine.definitions.versions import diff_deployments, validate_files
 from engine.models import ActiveProcess, AuditEvent, Deployment, db
-from engine.versions import diff_deployments, validate_files
 from tests.conftest import DATA
 from tests.test_definitions import edited, mini_bundle, original
 

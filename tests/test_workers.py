@@ -17,9 +17,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
-from engine import audit, clock
+from engine import clock
+from engine.admin.time_limits import set_calendar_year
+from engine.casefile.verify import verify_record
 from engine.models import AuditEvent, CalendarYear, ProcessInstance, Task, db
-from engine.registry import set_calendar_year
 from engine.runtime import complete_task, start_case
 from tests.conftest import user
 
@@ -153,7 +154,7 @@ def test_three_workers_fire_a_thousand_due_timers_each_exactly_once(app, people,
 
         assert _count(select(func.count()).select_from(ProcessInstance).where(ProcessInstance.error.is_not(None))) == 0
         assert _count(select(func.count()).select_from(ProcessInstance).where(ProcessInstance.next_timer_at.is_not(None))) == 0
-        assert audit.verify() == []
+        assert verify_record() == []
         db.session.remove()
 
     # Which worker fired what: each report line is one sweep of one process.

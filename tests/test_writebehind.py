@@ -1,4 +1,4 @@
-"""Write-behind (engine/models/writebehind.py): queued rows are never lost, never seen late, never
+"""Write-behind (engine/db/writebehind.py): queued rows are never lost, never seen late, never
 kept after a rollback; on PostgreSQL a command's last writes travel with its COMMIT."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import event, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from engine.db.command import command
+from engine.db.writebehind import QUEUE, defer
 from engine.models import AuditHead, Case, OrgUnit, db
-from engine.models.writebehind import QUEUE, defer
 from engine.runtime import start_case
-from engine.transaction import command
 from tests.conftest import user
 
 HEAD = insert(AuditHead.__table__).inline()

@@ -48,7 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            from engine.models.db import configure_sqlite
+            from engine.db.session import configure_sqlite
 
             configure_sqlite(db.engine)
 

@@ -20,13 +20,13 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from engine import clock
+from engine.admin.time_limits import UNIT_LABELS, calendar_year, missing_years, set_calendar_year, set_time_limit
+from engine.admin.users import EXPIRY_WARNING_DAYS
+from engine.casefile.verify import verify_everything
 from engine.errors import ZhifaError
 from engine.models import AuditEvent, Case, Deployment, ProcessInstance, TimeLimit, db
-from engine.reapply import apply_limit_change, preview_limit_change
-from engine.record_verify import verify_everything
-from engine.registry import UNIT_LABELS, calendar_year, missing_years, set_calendar_year, set_time_limit
 from engine.runtime import retry_instance
-from engine.users import EXPIRY_WARNING_DAYS
+from engine.runtime.reapply import apply_limit_change, preview_limit_change
 
 from .admin_access import ADMIN_ROLE, AdminOnly
 from .admin_documents import DocumentTypesView

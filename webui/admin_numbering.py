@@ -1,5 +1,5 @@
 """号段 administration: hand blocks of pre-numbered on-the-spot decision forms to officers, see what
-each block's numbers were spent on, and withdraw a block. The rules live in ``engine.numbering``."""
+each block's numbers were spent on, and withdraw a block. The rules live in ``engine.documents.numbering``."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from engine import clock
+from engine.documents.numbering import allocate_range, ranges, spent_numbers, withdraw_range
 from engine.errors import NotFound, ZhifaError
 from engine.models import Role, User, db, user_role
-from engine.numbering import allocate_range, ranges, spent_numbers, withdraw_range
 
 from .admin_access import AdminOnly
 

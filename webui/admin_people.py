@@ -2,7 +2,7 @@
 
 Hand-written views rather than generic model views: a user row carries a password hash that must
 never reach a page or an export, and every change goes through an engine command in
-``engine.users`` (checks, audit in the same transaction). The views collect input and show the
+``engine.admin.users`` (checks, audit in the same transaction). The views collect input and show the
 engine's answer beside the form.
 """
 
@@ -17,10 +17,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from werkzeug.wrappers import Response
 
 from engine import clock
-from engine.errors import InvalidInput, ZhifaError
-from engine.models import Credential, OrgUnit, Role, User, db
-from engine.roles import CREDENTIAL_KINDS, LANE_ROLES, SYSTEM_ROLES
-from engine.users import (
+from engine.admin.users import (
     EXPIRY_WARNING_DAYS,
     add_credential,
     admin_create_user,
@@ -34,6 +31,9 @@ from engine.users import (
     update_unit,
     update_user,
 )
+from engine.errors import InvalidInput, ZhifaError
+from engine.models import Credential, OrgUnit, Role, User, db
+from engine.policy.roles import CREDENTIAL_KINDS, LANE_ROLES, SYSTEM_ROLES
 
 from .admin_access import AdminOnly
 

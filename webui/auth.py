@@ -17,11 +17,11 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import update
 from werkzeug.wrappers import Response
 
-from engine import audit
+from engine.admin.users import authenticate, load_user, user_for_token
+from engine.db.session import writing
 from engine.errors import Unauthenticated
 from engine.models import User, db
-from engine.models.db import writing
-from engine.users import authenticate, load_user, user_for_token
+from engine.record import audit
 
 from .extensions import csrf, login_manager
 from .security import safe_redirect

@@ -9,11 +9,11 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from engine import clock
-from engine.access import CREDENTIAL_FOR_ROLE, HANDLER_ROLE, case_facts, conflict_in_case, standing, unit_officers
 from engine.models import Case, Document, Recusal, User
-from engine.officers import DESIGNATOR_ROLE, designated_handlers
-from engine.recusal import DECIDER_ROLE, handlers_short, recusals_of
-from engine.roles import LANE_ROLES
+from engine.policy.access import CREDENTIAL_FOR_ROLE, HANDLER_ROLE, case_facts, conflict_in_case, standing, unit_officers
+from engine.policy.officers import DESIGNATOR_ROLE, designated_handlers
+from engine.policy.roles import LANE_ROLES
+from engine.runtime.recusal import DECIDER_ROLE, handlers_short, recusals_of
 
 SOURCE_LABELS = {"party": _l("当事人申请回避"), "self": _l("执法人员自行回避")}
 STATUS_LABELS = {"pending": _l("待决定"), "granted": _l("决定回避"), "rejected": _l("决定不予回避")}

@@ -12,22 +12,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import select
 
-from engine import audit, clock
-from engine.access import get_case
-from engine.case_clock import (
-    COUNTING,
-    EXCLUDED_KINDS,
-    EXTENSION_KEY,
-    OFFICER_ROLES,
-    days_left,
-    end_excluded_period,
-    extend_case_clock,
-    pauses_of,
-    start_excluded_period,
-)
+from engine import clock
+from engine.casefile.export import export_case_file
+from engine.casefile.verify import verify_record
+from engine.deadlines.limits import Deadlines
 from engine.documents import case_documents
 from engine.errors import Forbidden, InvalidInput, NotFound, ZhifaError
-from engine.limits import Deadlines
 from engine.models import (
     ActiveProcess,
     AuditEvent,
@@ -40,14 +30,25 @@ from engine.models import (
     User,
     db,
 )
-from engine.officers import designate_handlers
-from engine.publication import request_withdrawal
-from engine.record_export import export_case_file
-from engine.recusal import decide_recusal as record_recusal_decision
-from engine.recusal import request_recusal as record_recusal_request
+from engine.policy.access import get_case
+from engine.policy.officers import designate_handlers
+from engine.publication.publish import request_withdrawal
 from engine.runtime import resume_case, start_case, suspend_case, terminate_case
+from engine.runtime.case_clock import (
+    COUNTING,
+    EXCLUDED_KINDS,
+    EXTENSION_KEY,
+    OFFICER_ROLES,
+    days_left,
+    end_excluded_period,
+    extend_case_clock,
+    pauses_of,
+    start_excluded_period,
+)
 from engine.runtime.cases import DECIDER_ROLE, STARTER_ROLES, SUSPENSION_GROUNDS, TERMINATION_GROUNDS
 from engine.runtime.diagram import element_states, process_source
+from engine.runtime.recusal import decide_recusal as record_recusal_decision
+from engine.runtime.recusal import request_recusal as record_recusal_request
 from engine.runtime.suggest import suggest_procedure
 
 from .api.cases import case_execution
@@ -97,7 +98,7 @@ def show(case_id: int) -> str:
     ).all()
     actors = {u.username: u for u in db.session.scalars(select(User).where(User.username.in_({e.actor for e in events})))}
     documents = case_documents(case.id)
-    findings = audit.verify(case.id)  # the case's own chain: a few hundred rows at most
+    findings = verify_record(case.id)  # the case's own chain: a few hundred rows at most
     publications = list(db.session.scalars(select(Publication).where(Publication.case_id == case.id).order_by(Publication.id)))
     return render_template(
         "case.html", case=case, tasks=tasks, events=[describe_event(e, actors) for e in events], instances=instances,
@@ -113,7 +114,7 @@ def day_label(value: Any) -> str:
 
 
 # 中止、恢复、终止调查, 延长办案期限 and the periods the case clock does not count (法 Art. 60).
-# Labels of the engine's keys (engine/runtime/cases.py, engine/case_clock.py), in the user's language.
+# Labels of the engine's keys (engine/runtime/cases.py, engine/runtime/case_clock.py), in the user's language.
 SUSPENSION_LABELS = {
     "party_death_successor": _l("当事人死亡，须等待确定权利义务承受人"),
     "party_missing": _l("当事人下落不明，致使案件暂时无法调查"),

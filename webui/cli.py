@@ -15,14 +15,15 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import select
 
-from engine import audit, clock
+from engine import clock
+from engine.admin.users import add_user_credential, create_user, ensure_roles, ensure_unit, issue_token
+from engine.casefile.verify import verify_record
+from engine.db.session import writing
+from engine.deadlines.limits import seed_reference_data
 from engine.definitions import Bundle, deploy_bundle
 from engine.errors import ZhifaError
-from engine.limits import seed_reference_data
 from engine.models import OrgUnit, User, db
-from engine.models.db import writing
 from engine.runtime import fire_due_timers
-from engine.users import add_user_credential, create_user, ensure_roles, ensure_unit, issue_token
 
 
 def init_app(app: Flask) -> None:
@@ -53,7 +54,7 @@ def _seed_and_deploy(app: Flask, with_demo: bool) -> None:
     deploy_directory(Path(app.config["ZHIFA_PROCESSES_DIR"]), Path(app.config["ZHIFA_FORMS_DIR"]),
                      comment="shipped process library", skip_if_unchanged=True)
     if with_demo and db.session.scalars(select(User.id).limit(1)).first() is None:
-        from engine.demo import load_demo
+        from engine.demo.seed import load_demo
 
         load_demo()
 
@@ -153,7 +154,7 @@ def deploy(directory: Path | None, comment: str) -> None:
 @click.command("demo", help="载入演示用户与案件 (load demo users and cases).")
 @with_appcontext
 def demo() -> None:
-    from engine.demo import load_demo
+    from engine.demo.seed import load_demo
 
     with writing():
         ensure_roles()
@@ -189,7 +190,7 @@ def audit_group() -> None:
 @click.option("--case", "case_id", type=int, default=None)
 @with_appcontext
 def verify(case_id: int | None) -> None:
-    findings = audit.verify(case_id)
+    findings = verify_record(case_id)
     if findings:
         for finding in findings:
             click.echo(str(finding))
@@ -204,7 +205,7 @@ def verify(case_id: int | None) -> None:
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None)
 @with_appcontext
 def audit_export(case_id: int, username: str, out: str | None) -> None:
-    from engine.record_export import export_case_file
+    from engine.casefile.export import export_case_file
 
     actor = db.session.scalars(select(User).where(User.username == username)).first()
     if actor is None:
@@ -219,7 +220,7 @@ def audit_export(case_id: int, username: str, out: str | None) -> None:
 @audit_group.command("verify-file", help="离线校验导出的案卷 zip (verify an exported case file).")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def audit_verify_file(path: str) -> None:
-    from engine.recordcheck import main as verify_main
+    from engine.record.offline_check import main as verify_main
 
     sys.exit(verify_main(["verify.py", path]))
 

@@ -18,12 +18,12 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from engine.definitions.bundle import safe_path
-from engine.drafts import deploy_drafts, discard_draft, library, new_process, save_draft, source, validate_drafts
+from engine.definitions.drafts import deploy_drafts, discard_draft, library, new_process, save_draft, source, validate_drafts
+from engine.definitions.versions import diff_deployments, rollback
 from engine.errors import InvalidInput, ZhifaError
-from engine.migration import MigrationPlan, migrate_cases, plan_migrations, running_cases
 from engine.models import ActiveProcess, Case, Deployment, ProcessSpec, TimeLimit, db
-from engine.roles import CREDENTIAL_KINDS, LANE_ROLES, TASK_PROPERTIES
-from engine.versions import diff_deployments, rollback
+from engine.policy.roles import CREDENTIAL_KINDS, LANE_ROLES, TASK_PROPERTIES
+from engine.runtime.case_migration import MigrationPlan, migrate_cases, plan_migrations, running_cases
 
 from .formrender import display_value, fields_of
 from .security import id_arg

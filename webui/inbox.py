@@ -16,10 +16,10 @@ from flask_login import login_required
 from sqlalchemy import Select, func, select
 from werkzeug.wrappers import Response
 
-from engine.access import eligibility, unit_officers
 from engine.errors import Conflict, Forbidden, InvalidInput, InvalidState
-from engine.inbox import SORTS, task_query
 from engine.models import Task, User, db
+from engine.policy.access import eligibility, unit_officers
+from engine.queries.inbox import SORTS, task_query
 from engine.runtime import claim_task, reassign_task, unclaim_task
 
 from .i18n import PROCEDURES

@@ -10,9 +10,9 @@ from sqlalchemy import case, func, select, update
 from werkzeug.wrappers import Response
 
 from engine import clock
+from engine.admin.time_limits import missing_years
+from engine.db.session import writing
 from engine.models import Notification, Task, db
-from engine.models.db import writing
-from engine.registry import missing_years
 
 from .security import id_arg
 

@@ -1,6 +1,6 @@
 """公示 for everyone: published penalty decisions, masked, searchable; an HTML page and a JSON feed.
 
-No login: these pages show only what ``engine.publication`` published (masked at publication time,
+No login: these pages show only what ``engine.publication.publish`` published (masked at publication time,
 hashed, recorded), never a case, a task or anything withheld, withdrawn or expired.
 """
 
@@ -13,7 +13,7 @@ from flask import Blueprint, render_template, request
 from sqlalchemy import func, select
 
 from engine.models import Publication, db
-from engine.publication import public_query
+from engine.publication.publish import public_query
 
 from .security import page_number
 

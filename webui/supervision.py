@@ -1,4 +1,4 @@
-"""执法监督 dashboard (supervisors, agency heads, administrators): figures from engine.supervision,
+"""执法监督 dashboard (supervisors, agency heads, administrators): figures from engine.queries.supervision,
 charts drawn by static/js/dashboard.js from ``data.json``, and every table as CSV.
 
 The page, the chart data and the CSV files read the same filters (``unit``, ``from``, ``to``), so a
@@ -20,8 +20,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from engine import clock
-from engine import supervision as sv
 from engine.errors import InvalidInput
+from engine.queries import supervision as sv
 
 from .api.present import due_label
 from .i18n import PROCEDURES, label

@@ -15,12 +15,12 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from engine.access import eligible_users, get_task, why_not_eligible
 from engine.definitions.specs import deployment_of
 from engine.errors import Conflict, InvalidInput, InvalidState
-from engine.forms import form_schema
+from engine.forms.schema import form_schema
 from engine.models import ProcessInstance, Task, db
-from engine.officers import field_choices
+from engine.policy.access import eligible_users, get_task, why_not_eligible
+from engine.policy.officers import field_choices
 from engine.runtime import complete_task
 from engine.runtime.instance import find_task, open_session
 

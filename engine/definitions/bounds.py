@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from .problems import Problem
+from engine.definitions.problems import Problem
 
 MAX_FLOW_NODES = 500  # per process, its embedded subprocesses included
 MAX_FAN_OUT = 50  # outgoing sequence flows of one element (a parallel or inclusive split, or an implicit one)

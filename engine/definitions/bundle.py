@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InvalidInput
+from engine.errors import InvalidInput
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_FILES = 200

@@ -6,16 +6,17 @@ import hashlib
 
 from sqlalchemy import select
 
-from .. import audit, clock
-from ..errors import DeploymentInvalid
-from ..models import ActiveProcess, Deployment, DeploymentFile, ProcessSpec, TimeLimit, db
-from ..models.db import writing
-from ..reference import bump_revision
-from ..serialization import specs_to_json
-from .bundle import Bundle
-from .lint import lint
-from .parse import BLOCKING, ParsedBundle, parse_bundle
-from .problems import Problem
+from engine import clock
+from engine.db.session import writing
+from engine.deadlines.reference import bump_revision
+from engine.definitions.bundle import Bundle
+from engine.definitions.lint import lint
+from engine.definitions.parse import BLOCKING, ParsedBundle, parse_bundle
+from engine.definitions.problems import Problem
+from engine.definitions.serialization import specs_to_json
+from engine.errors import DeploymentInvalid
+from engine.models import ActiveProcess, Deployment, DeploymentFile, ProcessSpec, TimeLimit, db
+from engine.record import audit
 
 
 def validate_bundle(bundle: Bundle) -> tuple[ParsedBundle, list[Problem]]:

@@ -29,9 +29,9 @@ from typing import Any
 
 from lxml import etree
 
-from ..expressions import RestrictedEnvironment
-from .hitpolicy import SUPPORTED
-from .problems import Problem
+from engine.definitions.hitpolicy import SUPPORTED
+from engine.definitions.problems import Problem
+from engine.expressions import RestrictedEnvironment
 
 PLACEHOLDER = "dmninputexpr"  # the name SpiffWorkflow's DMNEngine substitutes for "?"
 OTHER = "（其他值）"  # a string no cell names

@@ -4,7 +4,7 @@ A form's ``pattern`` runs on what an officer types, and its ``$ref``s are follow
 completed, under the case's lock. So, before a form is deployed:
 
 - every ``pattern`` and ``patternProperties`` key must compile with RE2, the linear-time engine the
-  run time matches with (engine/forms.py): no backreferences, no lookaround;
+  run time matches with (engine/forms/schema.py): no backreferences, no lookaround;
 - every ``$ref`` must point inside the same form (``#/$defs/…``, ``#/definitions/…``, ``#anchor``),
   resolve there, and land on a schema; nothing is fetched, from the network or from files;
 - references must not loop without consuming input (A → B → A through ``$ref``/``allOf``/…, with no
@@ -24,8 +24,8 @@ import jsonschema
 import referencing.exceptions
 from referencing.jsonschema import DRAFT202012
 
-from ..forms import PATTERN_ADVICE, REGISTRY, PatternUnsupported, compile_pattern, unsafe_keyword_mix
-from .problems import Problem
+from engine.definitions.problems import Problem
+from engine.forms.schema import PATTERN_ADVICE, REGISTRY, PatternUnsupported, compile_pattern, unsafe_keyword_mix
 
 # Keywords whose subschemas apply to the same value (no input consumed) …
 IN_PLACE_ONE = ("not", "if", "then", "else")

@@ -21,14 +21,14 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 
-from ..errors import UnsafeExpression
-from ..expressions import assigned_names, check_expression
-from ..expressions.templates import check_instructions
-from ..forms import RESERVED_NAMES
-from ..limits import CASE_CLOCK, EXTENSION, IDENTIFIER
-from ..roles import CREDENTIAL_KINDS, LANE_ROLES, TASK_PROPERTIES
-from .parse import ParsedBundle
-from .problems import Problem
+from engine.deadlines.limits import CASE_CLOCK, EXTENSION, IDENTIFIER
+from engine.definitions.parse import ParsedBundle
+from engine.definitions.problems import Problem
+from engine.errors import UnsafeExpression
+from engine.expressions import assigned_names, check_expression
+from engine.expressions.templates import check_instructions
+from engine.forms.schema import RESERVED_NAMES
+from engine.policy.roles import CREDENTIAL_KINDS, LANE_ROLES, TASK_PROPERTIES
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
 

@@ -20,12 +20,12 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from .bounds import BundleCount, check_diagram
-from .bundle import Bundle, BundleFile
-from .dmncheck import check_decision_tables
-from .formcheck import check_form
-from .hitpolicy import DmnParserMixin
-from .problems import Problem
+from engine.definitions.bounds import BundleCount, check_diagram
+from engine.definitions.bundle import Bundle, BundleFile
+from engine.definitions.dmncheck import check_decision_tables
+from engine.definitions.formcheck import check_form
+from engine.definitions.hitpolicy import DmnParserMixin
+from engine.definitions.problems import Problem
 
 _XML_PARSER_OPTIONS = {
     "resolve_entities": False,

@@ -6,11 +6,11 @@ import threading
 
 from sqlalchemy import select
 
-from ..errors import NotFound
-from ..models import ProcessSpec, db
-from ..reference import ActiveSpec, reference
-from ..serialization import Specs, specs_from_json
-from .hitpolicy import honour_hit_policies
+from engine.deadlines.reference import ActiveSpec, reference
+from engine.definitions.hitpolicy import honour_hit_policies
+from engine.definitions.serialization import Specs, specs_from_json
+from engine.errors import NotFound
+from engine.models import ProcessSpec, db
 
 _cache: dict[int, Specs] = {}
 _lock = threading.Lock()

@@ -1,9 +1,9 @@
 """执法文书: generation on task completion, numbering, templates, PDF, verification."""
 
-from .generate import document_hash, issue_case_document, produce_document
-from .query import case_documents, export_entries, get_document
-from .types import DocType, all_types, document_type, format_number, set_document_type
-from .verify import verify_documents
+from engine.documents.generate import document_hash, issue_case_document, produce_document
+from engine.documents.query import case_documents, export_entries, get_document
+from engine.documents.types import DocType, all_types, document_type, format_number, set_document_type
+from engine.documents.verify import verify_documents
 
 __all__ = [
     "DocType",

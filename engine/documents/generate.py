@@ -1,7 +1,7 @@
 """Generate the 执法文书 a completed task produces (its ``document`` property), in the task's transaction.
 
 The number is taken from the agency × type × year sequence inside the same transaction as the
-completion (engine/sequences.py), so a rolled-back completion gives it back and a committed one
+completion (engine/models/sequences.py), so a rolled-back completion gives it back and a committed one
 keeps it: no gaps, no reuse. The rendered content and the data it was rendered from are stored
 once, hashed, and the hash is recorded in the case's audit chain.
 """
@@ -15,11 +15,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .. import audit, clock
-from ..models import Case, DeploymentFile, Document, OrgUnit, ProcessInstance, Task, User, db
-from ..sequences import next_number
-from .render import render_content
-from .types import document_type, format_number
+from engine import clock
+from engine.documents.render import render_content
+from engine.documents.types import document_type, format_number
+from engine.models import Case, DeploymentFile, Document, OrgUnit, ProcessInstance, Task, User, db
+from engine.models.sequences import next_number
+from engine.record import audit
 
 MAX_TYPE_LENGTH = 40
 _labels_cache: dict[int, dict[str, dict[str, Any]]] = {}
@@ -104,7 +105,7 @@ def hash_payload(values: Any) -> bytes:
 
 def field_labels(instance: ProcessInstance) -> dict[str, dict[str, Any]]:
     """Field key -> title, enum labels and widget, from every form of the instance's deployment."""
-    from ..definitions.specs import deployment_of
+    from engine.definitions.specs import deployment_of
 
     deployment_id = deployment_of(instance.process_spec_id)
     labels = _labels_cache.get(deployment_id)

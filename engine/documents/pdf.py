@@ -14,9 +14,9 @@ from pathlib import Path
 
 from fpdf import FPDF, FontFace
 
-from .. import clock
-from ..errors import ZhifaError
-from ..models import Document
+from engine import clock
+from engine.errors import ZhifaError
+from engine.models import Document
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",

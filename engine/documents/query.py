@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..access import get_case
-from ..errors import NotFound
-from ..models import Document, User, db
+from engine.errors import NotFound
+from engine.models import Document, User, db
+from engine.policy.access import get_case
 
 
 def case_documents(case_id: int) -> list[Document]:
@@ -25,12 +25,12 @@ def get_document(actor: User, case_id: int, document_id: int) -> Document:
 
 
 def export_entries(case_id: int) -> list[dict[str, Any]]:
-    """The case's documents for the case-file export (engine/record_export.py).
+    """The case's documents for the case-file export (engine/casefile/export.py).
 
     Each file is the exact canonical JSON the document's sha256 was computed over (content, data
     snapshot, number, …), so the hash recorded in the audit chain checks the file offline.
     """
-    from .generate import hash_payload
+    from engine.documents.generate import hash_payload
 
     entries = []
     for doc in case_documents(case_id):

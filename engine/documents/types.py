@@ -18,10 +18,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .. import audit, clock
-from ..errors import Forbidden, InvalidInput
-from ..models import DocumentType, User, db
-from ..transaction import command
+from engine import clock
+from engine.db.command import command
+from engine.errors import Forbidden, InvalidInput
+from engine.models import DocumentType, User, db
+from engine.record import audit
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "document_types.json"
 GENERIC_TEMPLATE = "generic.html"

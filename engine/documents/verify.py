@@ -7,9 +7,9 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
-from ..audit import Finding
-from ..models import AuditEvent, Document, db
-from .generate import document_hash
+from engine.documents.generate import document_hash
+from engine.models import AuditEvent, Document, db
+from engine.record.audit import Finding
 
 
 def verify_documents(case_id: int | None = None) -> list[Finding]:

@@ -4,16 +4,17 @@ outside the discretion benchmark) is void.
 全过程记录 (法 Art. 47) keeps it: the row, its content, its number and its hash stay as issued, and
 the chain records the voiding (``document.voided``) next to the issuing. What changes is what it is
 good for: a void 行政处罚决定书 is never published (and a publication of it is withdrawn), and the
-printable case file leaves it out (engine/record_export.py).
+printable case file leaves it out (engine/casefile/export.py).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from .. import audit, clock
-from ..models import Document, db
-from ..publication import void_decision
+from engine import clock
+from engine.models import Document, db
+from engine.publication.publish import void_decision
+from engine.record import audit
 
 MAX_REASON = 1000
 

@@ -52,7 +52,7 @@ Ordinary runtime errors inside an allowed expression (``NameError``, ``TypeError
 
 from __future__ import annotations
 
-from .bounds import (
+from engine.expressions.bounds import (
     ALLOWED_ATTRIBUTES,
     FORBIDDEN_NAMES,
     MAX_ALLOCATED,
@@ -73,16 +73,16 @@ from .bounds import (
     MAX_STRFTIME_CHARS,
     Mode,
 )
-from .checker import assigned_names, check_expression
-from .environment import (
+from engine.expressions.checker import assigned_names, check_expression
+from engine.expressions.environment import (
     RestrictedEnvironment,
     RestrictedScriptEngine,
     compile_restricted,
     make_script_engine,
     script_bindings,
 )
-from .functions import SAFE_FUNCTIONS, now, parse_date, parse_datetime, today
-from .storable import non_finite_fields, refuse_non_finite, storable_data, storable_value
+from engine.expressions.functions import SAFE_FUNCTIONS, now, parse_date, parse_datetime, today
+from engine.expressions.storable import non_finite_fields, refuse_non_finite, storable_data, storable_value
 
 __all__ = [
     "ALLOWED_ATTRIBUTES",

@@ -19,8 +19,7 @@ from collections.abc import Iterable, Iterator
 from typing import Final
 
 from engine.errors import UnsafeExpression
-
-from .bounds import (
+from engine.expressions.bounds import (
     ALLOWED_ATTRIBUTES,
     FORBIDDEN_NAMES,
     MAX_DEPTH,
@@ -32,8 +31,8 @@ from .bounds import (
     MAX_SOURCE_CHARS,
     Mode,
 )
-from .functions import SAFE_FUNCTIONS
-from .guards import power_too_large, printf_directives
+from engine.expressions.functions import SAFE_FUNCTIONS
+from engine.expressions.guards import power_too_large, printf_directives
 
 
 def check_expression(source: str, mode: Mode = "eval", *, functions: Iterable[str] | None = None) -> ast.Module | ast.Expression:

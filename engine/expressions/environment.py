@@ -14,12 +14,11 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironm
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.errors import UnsafeExpression
-
-from .bounds import FORBIDDEN_NAMES, MAX_DATA_SIZE, Mode
-from .checker import assigned_names, check_expression
-from .functions import SAFE_FUNCTIONS
-from .guards import Guard, check_weight, guards
-from .storable import storable_data, storable_value
+from engine.expressions.bounds import FORBIDDEN_NAMES, MAX_DATA_SIZE, Mode
+from engine.expressions.checker import assigned_names, check_expression
+from engine.expressions.functions import SAFE_FUNCTIONS
+from engine.expressions.guards import Guard, check_weight, guards
+from engine.expressions.storable import storable_data, storable_value
 
 
 @functools.lru_cache(maxsize=2048)

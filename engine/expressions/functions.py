@@ -11,9 +11,8 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from engine import clock
-
-from .bounds import MAX_INT_BITS, MAX_RANGE, MAX_ROUND_DIGITS, limit_error
-from .guards import check_decimal_exponent, guarded_render
+from engine.expressions.bounds import MAX_INT_BITS, MAX_RANGE, MAX_ROUND_DIGITS, limit_error
+from engine.expressions.guards import check_decimal_exponent, guarded_render
 
 
 def parse_date(value: str | date) -> date:

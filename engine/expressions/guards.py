@@ -34,8 +34,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from engine.errors import UnsafeExpression
-
-from .bounds import (
+from engine.expressions.bounds import (
     ALLOWED_ATTRIBUTES,
     ITEM_BYTES,
     MAX_ALLOCATED,

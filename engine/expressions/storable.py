@@ -1,6 +1,6 @@
 """What task data may hold, so that every value a script or expression leaves behind can be saved.
 
-A workflow is saved as JSON after every command (engine/serialization.py). A value JSON cannot hold
+A workflow is saved as JSON after every command (engine/definitions/serialization.py). A value JSON cannot hold
 used to surface there, as a 500 after the script had already "succeeded". Instead, right after each
 script (and for each value an expression hands back to the workflow) the data is checked and
 normalised here:
@@ -34,8 +34,7 @@ from types import GeneratorType
 from typing import Any, Final
 
 from engine.errors import InvalidInput
-
-from .bounds import MAX_INT_BITS, limit_error
+from engine.expressions.bounds import MAX_INT_BITS, limit_error
 
 _ATOMS: Final = (str, bool, type(None), date, datetime, timedelta)
 _KEY_TYPES: Final = (str, int, float, bool, type(None))

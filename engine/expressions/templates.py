@@ -39,9 +39,8 @@ from jinja2.utils import _PassArg
 from jinja2.visitor import NodeTransformer
 
 from engine.errors import UnsafeExpression
-
-from .bounds import MAX_INT_BITS, MAX_ITEMS, MAX_ROUND_DIGITS, MAX_SIZE, allowed_attributes, limit_error
-from .guards import (
+from engine.expressions.bounds import MAX_INT_BITS, MAX_ITEMS, MAX_ROUND_DIGITS, MAX_SIZE, allowed_attributes, limit_error
+from engine.expressions.guards import (
     Budget,
     check_decimal_exponent,
     check_printf_widths,

@@ -1,19 +1,19 @@
 """SQLAlchemy models; importing this package registers every table on ``db.metadata``."""
 
-from .audit import AuditEvent, AuditHead
-from .case import Case, CaseOfficer, DocSequence, ProcessInstance, Task
-from .clock_pause import ClockPause
-from .config import ConfigRevision
-from .db import db
-from .deployment import ActiveProcess, Deployment, DeploymentFile, ProcessSpec
-from .document import Document, DocumentType
-from .draft import Draft
-from .form_number import FormNumber, FormNumberRange
-from .notification import Notification
-from .org import WHOLE_USER, ApiToken, Credential, OrgUnit, Role, User, user_role
-from .publication import Publication
-from .recusal import Recusal
-from .time_limit import CalendarDay, CalendarYear, TimeLimit
+from engine.db.session import db
+from engine.models.audit import AuditEvent, AuditHead
+from engine.models.case import Case, CaseOfficer, DocSequence, ProcessInstance, Task
+from engine.models.clock_pause import ClockPause
+from engine.models.config import ConfigRevision
+from engine.models.deployment import ActiveProcess, Deployment, DeploymentFile, ProcessSpec
+from engine.models.document import Document, DocumentType
+from engine.models.draft import Draft
+from engine.models.form_number import FormNumber, FormNumberRange
+from engine.models.notification import Notification
+from engine.models.org import WHOLE_USER, ApiToken, Credential, OrgUnit, Role, User, user_role
+from engine.models.publication import Publication
+from engine.models.recusal import Recusal
+from engine.models.time_limit import CalendarDay, CalendarYear, TimeLimit
 
 __all__ = [
     "WHOLE_USER",

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import UTCDateTime, db
+from engine.db.session import UTCDateTime, db
 
 
 class AuditEvent(db.Model):

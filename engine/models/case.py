@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import UTCDateTime, db
-from .org import OrgUnit, User
+from engine.db.session import UTCDateTime, db
+from engine.models.org import OrgUnit, User
 
 
 class Case(db.Model):
@@ -38,7 +38,7 @@ class Case(db.Model):
     clock_unit: Mapped[str | None] = mapped_column(String(20))
     clock_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # 暂定: the deadline ran through a year whose holiday notice is not entered yet (weekends only);
-    # entering that year recomputes it (engine/registry.py).
+    # entering that year recomputes it (engine/admin/time_limits.py).
     clock_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
     paused_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     paused_days: Mapped[int] = mapped_column(Integer, default=0)

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import UTCDateTime, db
+from engine.db.session import UTCDateTime, db
 
 
 class ClockPause(db.Model):
@@ -16,7 +16,7 @@ class ClockPause(db.Model):
 
     Intervals are kept apart rather than summed in place because they may overlap (a testing period
     that runs on into a suspension): the case's ``paused_days`` is the length of their union, so no
-    day is ever subtracted twice (engine/case_clock.py). ``started_on``/``ended_on`` are dates in
+    day is ever subtracted twice (engine/runtime/case_clock.py). ``started_on``/``ended_on`` are dates in
     China Standard Time; the interval is [started_on, ended_on), as the law counts days (the start
     day of a period is not counted, 法 Art. 85).
     """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import db
+from engine.db.session import db
 
 
 class ConfigRevision(db.Model):

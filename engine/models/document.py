@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import UTCDateTime, db
+from engine.db.session import UTCDateTime, db
 
 
 class Document(db.Model):

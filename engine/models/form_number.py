@@ -12,8 +12,8 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import UTCDateTime, db
-from .org import User
+from engine.db.session import UTCDateTime, db
+from engine.models.org import User
 
 
 class FormNumberRange(db.Model):

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import UTCDateTime, db
+from engine.db.session import UTCDateTime, db
 
 
 class Notification(db.Model):

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
-from .db import UTCDateTime, db
+from engine.db.session import UTCDateTime, db
 
 user_role = Table(
     "user_role",

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import UTCDateTime, db
+from engine.db.session import UTCDateTime, db
 
 
 class Publication(db.Model):

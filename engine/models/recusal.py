@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import UTCDateTime, db
-from .org import User
+from engine.db.session import UTCDateTime, db
+from engine.models.org import User
 
 
 class Recusal(db.Model):
@@ -16,7 +16,7 @@ class Recusal(db.Model):
 
     The party applies (recorded by an officer) or the officer declares it; until it is decided the
     officer goes on (法 Art. 43: "决定作出之前，不停止调查"). Granted, the officer takes no further
-    part in the case (engine/access.py reads the granted rows). Never deleted: the request, who
+    part in the case (engine/policy/access.py reads the granted rows). Never deleted: the request, who
     decided, how (the agency head, or for an agency head the heads' collective discussion) and the
     回避决定书 are part of the case record.
     """

@@ -1,9 +1,9 @@
 """Engine commands: each one database transaction (ARCHITECTURE.md "Runtime rules")."""
 
-from .cases import resume_case, start_case, suspend_case, terminate_case
-from .messages import send_message
-from .tasks import claim_task, complete_task, reassign_task, unclaim_task
-from .timers import fire_due_timers, mark_deadlines, retry_instance
+from engine.runtime.cases import resume_case, start_case, suspend_case, terminate_case
+from engine.runtime.messages import send_message
+from engine.runtime.tasks import claim_task, complete_task, reassign_task, unclaim_task
+from engine.runtime.timers import fire_due_timers, mark_deadlines, retry_instance
 
 suspend = suspend_case
 resume = resume_case

@@ -9,21 +9,24 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import make_transient_to_detached
 
-from .. import audit, case_clock, clock, reference
-from ..access import get_case, refuse_recused
-from ..case_clock import ClockRecorder
-from ..definitions.specs import active_spec
-from ..documents import issue_case_document
-from ..errors import Forbidden, InvalidInput, InvalidState, NotFound
-from ..expressions import refuse_non_finite
-from ..forms import RESERVED_NAMES, validate_form_data
-from ..limits import Deadlines
-from ..models import Case, Document, OrgUnit, ProcessInstance, User, db
-from ..models.writebehind import defer
-from ..sequences import next_number, take_number, taking
-from ..serialization import STATE_FORMAT, dump_state
-from ..transaction import command
-from .instance import Session, lock_instance, new_workflow, open_session, pending_timers, save, timers_provisional
+from engine import clock
+from engine.db.command import command
+from engine.db.writebehind import defer
+from engine.deadlines import reference
+from engine.deadlines.limits import Deadlines
+from engine.definitions.serialization import STATE_FORMAT, dump_state
+from engine.definitions.specs import active_spec
+from engine.documents import issue_case_document
+from engine.errors import Forbidden, InvalidInput, InvalidState, NotFound
+from engine.expressions import refuse_non_finite
+from engine.forms.schema import RESERVED_NAMES, validate_form_data
+from engine.models import Case, Document, OrgUnit, ProcessInstance, User, db
+from engine.models.sequences import next_number, take_number, taking
+from engine.policy.access import get_case, refuse_recused
+from engine.record import audit
+from engine.runtime import case_clock
+from engine.runtime.case_clock import ClockRecorder
+from engine.runtime.instance import Session, lock_instance, new_workflow, open_session, pending_timers, save, timers_provisional
 
 STARTER_ROLES = ("handler", "unit_head")
 
@@ -299,7 +302,7 @@ M = TypeVar("M", Case, ProcessInstance)
 _INSERTS = {m: insert(m.__table__).inline() for m in (Case, ProcessInstance)}
 _INSERTS_RETURNING = {m: insert(m.__table__).returning(m.__table__.c.id) for m in (Case, ProcessInstance)}
 # PostgreSQL: the case number and both ids in one statement, so that the case's rows need no
-# answer from the database and travel with the commit (engine/models/writebehind.py).
+# answer from the database and travel with the commit (engine/db/writebehind.py).
 # The reference-data revision rides along too: the command's first statement answers all of it.
 _TAKE_WITH_IDS = taking(*(func.nextval(func.pg_get_serial_sequence(f'"{m.__tablename__}"', "id"))
                           for m in (Case, ProcessInstance)), reference.REVISION.scalar_subquery())

@@ -9,10 +9,10 @@ from __future__ import annotations
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from ..definitions.specs import deployment_of
-from ..errors import NotFound
-from ..models import DeploymentFile, ProcessInstance, db
-from .instance import open_session
+from engine.definitions.specs import deployment_of
+from engine.errors import NotFound
+from engine.models import DeploymentFile, ProcessInstance, db
+from engine.runtime.instance import open_session
 
 # When a task ran several times (a review returned twice), the liveliest state wins.
 _RANK = {"completed": 0, "waiting": 1, "active": 2}

@@ -19,18 +19,20 @@ from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, insert, select
 
-from .. import audit, clock, reference
-from ..case_clock import ClockRecorder, apply_events
-from ..definitions.specs import load_specs
-from ..errors import Conflict, NotFound
-from ..execution import SCRIPT_FUNCTIONS
-from ..expressions import make_script_engine
-from ..forms import SYSTEM_KEYS
-from ..limits import CASE_CLOCK, Deadlines, start_point
-from ..models import Case, ProcessInstance, Task, db
-from ..models.writebehind import defer
-from ..serialization import STATE_FORMAT, dump_state, load_state
-from .returns import Return, record_return, take_returns, void_refused
+from engine import clock
+from engine.db.writebehind import defer
+from engine.deadlines import reference
+from engine.deadlines.limits import CASE_CLOCK, Deadlines, start_point
+from engine.definitions.serialization import STATE_FORMAT, dump_state, load_state
+from engine.definitions.specs import load_specs
+from engine.errors import Conflict, NotFound
+from engine.expressions import make_script_engine
+from engine.forms.schema import SYSTEM_KEYS
+from engine.models import Case, ProcessInstance, Task, db
+from engine.record import audit
+from engine.runtime.case_clock import ClockRecorder, apply_events
+from engine.runtime.execution import SCRIPT_FUNCTIONS
+from engine.runtime.returns import Return, record_return, take_returns, void_refused
 
 clock.install_spiff_clock()
 

@@ -9,12 +9,12 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition  # the class the parser builds
 from sqlalchemy import select
 
-from .. import audit
-from ..access import get_case
-from ..errors import InvalidState
-from ..models import ProcessInstance, User, db
-from ..transaction import command
-from .instance import lock_instance, open_session, save
+from engine.db.command import command
+from engine.errors import InvalidState
+from engine.models import ProcessInstance, User, db
+from engine.policy.access import get_case
+from engine.record import audit
+from engine.runtime.instance import lock_instance, open_session, save
 
 
 @command

@@ -23,11 +23,12 @@ from typing import Any
 
 from SpiffWorkflow.task import Task as SpiffTask
 
-from .. import audit, clock
-from ..case_clock import reopen
-from ..documents.void import void_latest
-from ..limits import Deadlines
-from ..models import Case
+from engine import clock
+from engine.deadlines.limits import Deadlines
+from engine.documents.void import void_latest
+from engine.models import Case
+from engine.record import audit
+from engine.runtime.case_clock import reopen
 
 REASON = "returned_because"
 VOID = "void_documents"

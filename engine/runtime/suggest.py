@@ -12,11 +12,11 @@ from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
 
-from ..case_clock import ClockRecorder
-from ..definitions.specs import active_spec
-from ..errors import InvalidInput
-from ..limits import Deadlines
-from .instance import new_workflow
+from engine.deadlines.limits import Deadlines
+from engine.definitions.specs import active_spec
+from engine.errors import InvalidInput
+from engine.runtime.case_clock import ClockRecorder
+from engine.runtime.instance import new_workflow
 
 
 @dataclass(frozen=True)

@@ -7,19 +7,20 @@ from typing import Any
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 
-from .. import audit, clock
-from ..access import get_task, why_not_eligible
-from ..definitions.specs import deployment_of
-from ..documents import produce_document
-from ..errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
-from ..expressions import refuse_non_finite
-from ..form_rules import check_case_rules
-from ..forms import form_schema, validate_form_data
-from ..models import Notification, Task, User, db
-from ..numbering import record_form_numbers
-from ..officers import check_and_record
-from ..transaction import command
-from .instance import find_task, lock_instance, open_session, save
+from engine import clock
+from engine.db.command import command
+from engine.definitions.specs import deployment_of
+from engine.documents import produce_document
+from engine.documents.numbering import record_form_numbers
+from engine.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
+from engine.expressions import refuse_non_finite
+from engine.forms.rules import check_case_rules
+from engine.forms.schema import form_schema, validate_form_data
+from engine.models import Notification, Task, User, db
+from engine.policy.access import get_task, why_not_eligible
+from engine.policy.officers import check_and_record
+from engine.record import audit
+from engine.runtime.instance import find_task, lock_instance, open_session, save
 
 ALREADY_HANDLED = "该任务已被他人处理 (already handled: someone else completed this task)"
 

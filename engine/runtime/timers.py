@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 
-from .. import audit, clock
-from ..models import Case, Notification, ProcessInstance, Role, Task, User, db
-from ..models.db import writing
-from ..publication import PublicationSweep, sweep_publications
-from .instance import open_session, save
+from engine import clock
+from engine.db.session import writing
+from engine.models import Case, Notification, ProcessInstance, Role, Task, User, db
+from engine.publication.publish import PublicationSweep, sweep_publications
+from engine.record import audit
+from engine.runtime.instance import open_session, save
 
 log = logging.getLogger(__name__)
 SYSTEM_ACTOR = "system"

@@ -8,7 +8,7 @@ Create Date: 2026-11-22 15:43:31.544822
 from alembic import op
 import sqlalchemy as sa
 
-from engine.models.db import UTCDateTime
+from engine.db.session import UTCDateTime
 
 
 # revision identifiers, used by Alembic.

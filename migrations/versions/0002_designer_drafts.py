@@ -8,7 +8,7 @@ Create Date: 2026-11-22 16:30:00
 import sqlalchemy as sa
 from alembic import op
 
-from engine.models.db import UTCDateTime
+from engine.db.session import UTCDateTime
 
 revision = "0002"
 down_revision = "0001"

@@ -14,7 +14,7 @@ import datetime as dt
 import sqlalchemy as sa
 from alembic import op
 
-from engine.models.db import UTCDateTime
+from engine.db.session import UTCDateTime
 
 revision = "0009"
 down_revision = "0008"

@@ -12,7 +12,7 @@ Create Date: 2026-12-10 10:00:00
 import sqlalchemy as sa
 from alembic import op
 
-from engine.models.db import UTCDateTime
+from engine.db.session import UTCDateTime
 
 revision = "0011"
 down_revision = "0010"

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from engine import clock
-from engine.demo import DEMO_PASSWORD, load_demo
+from engine.demo.seed import DEMO_PASSWORD, load_demo
 from engine.models import Case, Task, db
 from tests.conftest import ROOT, deploy_dir
 

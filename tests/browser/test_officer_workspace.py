@@ -11,10 +11,10 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page
 
-from engine.demo import DEMO_PASSWORD
+from engine.admin.users import create_user
+from engine.demo.seed import DEMO_PASSWORD
 from engine.models import Task, db
 from engine.runtime import claim_task, reassign_task, start_case
-from engine.users import create_user
 from tests.browser.conftest import TABLET, Demo, login
 from tests.conftest import user
 

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from engine import clock
+from engine.admin.users import issue_token
 from engine.models import db
-from engine.roles import ALL_ROLES
-from engine.users import issue_token
+from engine.policy.roles import ALL_ROLES
 from tests.conftest import make_user
 from tests.fuzz import SCALE
 from tests.test_web_security import start

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from engine.definitions import BundleFile
 from engine.definitions.deploy import validate_bundle
 from engine.errors import InvalidInput
-from engine.forms import validate_form_data
+from engine.forms.schema import validate_form_data
 from engine.models import db
 from tests.conftest import ROOT
 from tests.fuzz import fuzz

@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import select
 
 from engine import clock
+from engine.definitions.serialization import load_state
 from engine.definitions.specs import load_specs
+from engine.documents.numbering import allocate_range
 from engine.errors import ZhifaError
 from engine.models import Case, Document, ProcessInstance, Task, db
-from engine.numbering import allocate_range
 from engine.runtime import claim_task, complete_task, fire_due_timers, start_case
 from engine.runtime.instance import ready_user_tasks
-from engine.serialization import load_state
 from tests.conftest import ROOT, deploy_dir, make_user, user
 
 

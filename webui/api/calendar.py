@@ -9,12 +9,12 @@ from flask import request
 from sqlalchemy import select
 
 from engine import clock
+from engine.admin.time_limits import calendar_year, set_calendar_year, set_time_limit
+from engine.deadlines.limits import load_calendar
 from engine.errors import InvalidInput, NotFound, ZhifaError
-from engine.limits import load_calendar
 from engine.models import Case, ProcessInstance, TimeLimit, db
-from engine.reapply import apply_limit_change, preview_limit_change
-from engine.registry import calendar_year, set_calendar_year, set_time_limit
 from engine.runtime import fire_due_timers, retry_instance
+from engine.runtime.reapply import apply_limit_change, preview_limit_change
 
 from . import bp, current, json_body, roles_required, text_field
 from .present import iso

@@ -8,18 +8,18 @@ from flask import request
 from sqlalchemy import func, or_, select
 
 from engine import clock
-from engine.access import cases_in_scope, get_case
-from engine.case_clock import end_excluded_period, extend_case_clock, pauses_of, require_officer, start_excluded_period
+from engine.definitions.serialization import load_state
 from engine.definitions.specs import load_specs
 from engine.documents import case_documents
 from engine.errors import InvalidInput
-from engine.execution import summary as execution_summary
 from engine.models import AuditEvent, Case, ClockPause, ProcessInstance, ProcessSpec, Task, db
-from engine.publication import request_withdrawal
+from engine.policy.access import cases_in_scope, get_case
+from engine.publication.publish import request_withdrawal
 from engine.runtime import resume_case, start_case, suspend_case, terminate_case
+from engine.runtime.case_clock import end_excluded_period, extend_case_clock, pauses_of, require_officer, start_excluded_period
 from engine.runtime.cases import require_decider
+from engine.runtime.execution import summary as execution_summary
 from engine.runtime.instance import ready_user_tasks
-from engine.serialization import load_state
 
 from . import bp, current, json_body, page_args, text_field
 from .officers import case_officers
@@ -106,7 +106,7 @@ def case_detail(case: Case) -> dict[str, Any]:
 
 
 def case_execution(case: Case) -> dict[str, Any] | None:
-    """罚款的执行 as of today (balance, 加处罚款, periods; engine/execution.py) from the case's process
+    """罚款的执行 as of today (balance, 加处罚款, periods; engine/runtime/execution.py) from the case's process
     data; None before the decision or when no fine was decided."""
     if case.decided_at is None:
         return None

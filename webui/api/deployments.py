@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from engine.definitions import deploy_bundle
 from engine.definitions.specs import active_spec
+from engine.definitions.versions import upload_bundle
 from engine.errors import InvalidInput
-from engine.migration import migrate_cases, plan_migrations, running_cases
 from engine.models import ActiveProcess, Deployment, db
+from engine.runtime.case_migration import migrate_cases, plan_migrations, running_cases
 from engine.runtime.diagram import bpmn_source
-from engine.versions import upload_bundle
 
 from ..security import MAX_ID, id_arg
 from . import bp, json_body, roles_required

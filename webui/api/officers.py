@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.access import get_case
 from engine.models import Case, Recusal, db
-from engine.officers import designate_handlers as designate
-from engine.officers import designated_handlers, require_designator
-from engine.recusal import decide_recusal as decide
-from engine.recusal import recusals_of, request_recusal, require_decider
-from engine.recusal import require_officer as require_case_officer
+from engine.policy.access import get_case
+from engine.policy.officers import designate_handlers as designate
+from engine.policy.officers import designated_handlers, require_designator
+from engine.runtime.recusal import decide_recusal as decide
+from engine.runtime.recusal import recusals_of, request_recusal, require_decider
+from engine.runtime.recusal import require_officer as require_case_officer
 
 from . import bp, current, json_body
 from .present import case_summary, iso

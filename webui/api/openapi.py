@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.case_clock import EXCLUDED_KINDS
-from engine.recusal import DECISIONS as RECUSAL_DECISIONS
-from engine.recusal import SOURCES as RECUSAL_SOURCES
+from engine.runtime.case_clock import EXCLUDED_KINDS
 from engine.runtime.cases import SUSPENSION_GROUNDS, TERMINATION_GROUNDS
+from engine.runtime.recusal import DECISIONS as RECUSAL_DECISIONS
+from engine.runtime.recusal import SOURCES as RECUSAL_SOURCES
 
 from ..security import MAX_ID
 from . import bp

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import select
 
 from engine import clock
-from engine.case_clock import days_left
-from engine.forms import form_schema
-from engine.limits import CASE_CLOCK
+from engine.deadlines.limits import CASE_CLOCK
+from engine.deadlines.reference import reference
+from engine.forms.schema import form_schema
 from engine.models import AuditEvent, Case, ClockPause, DeploymentFile, Task, db
-from engine.reference import reference
+from engine.runtime.case_clock import days_left
 
 
 def iso(value: dt.datetime | None) -> str | None:

@@ -8,12 +8,12 @@ from typing import Any
 from flask import request
 from sqlalchemy import func, select
 
-from engine.access import eligibility, get_task, why_not_eligible
 from engine.definitions.specs import deployment_of
 from engine.errors import InvalidInput
-from engine.forms import form_schema
-from engine.inbox import task_query
+from engine.forms.schema import form_schema
 from engine.models import ProcessInstance, Task, db
+from engine.policy.access import eligibility, get_task, why_not_eligible
+from engine.queries.inbox import task_query
 from engine.runtime import claim_task, complete_task, reassign_task, unclaim_task
 from engine.runtime.instance import find_task, open_session
 

@@ -9,9 +9,9 @@ from typing import Any
 from flask import Response, request, send_file
 from sqlalchemy import select
 
+from engine.definitions.versions import deployment_file, diff_deployments, get_deployment, rollback, validate_files
 from engine.errors import InvalidInput
 from engine.models import ActiveProcess, ProcessSpec, db
-from engine.versions import deployment_file, diff_deployments, get_deployment, rollback, validate_files
 
 from . import bp, current, json_body, roles_required
 from .present import iso

@@ -1,0 +1,1 @@
+"""Administrators' commands: users, units, roles, credentials, time limits and the calendar."""

@@ -1,0 +1,1 @@
+"""Statutory time limits: the holiday calendar, the limits registry and the cached reference data."""

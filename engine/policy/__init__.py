@@ -1,0 +1,1 @@
+"""Who may do what: roles, unit scope, separations of duty, officers named in forms."""

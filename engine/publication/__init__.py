@@ -1,0 +1,1 @@
+"""公示: publishing decisions, masked, and the recognisers that mask them."""

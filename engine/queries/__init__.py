@@ -1,0 +1,1 @@
+"""Read-only views over indexed projections, shared by the HTML pages and the API."""
