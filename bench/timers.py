@@ -38,10 +38,8 @@ from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from engine import clock  # noqa: E402
 from engine.admin.users import create_user, ensure_unit  # noqa: E402
-from engine.deadlines.reference import forget as forget_reference  # noqa: E402
+from engine.db.caches import clear_all as clear_engine_caches  # noqa: E402
 from engine.definitions import Bundle, deploy_bundle  # noqa: E402
-from engine.definitions.specs import clear_cache as clear_specs  # noqa: E402
-from engine.forms.schema import clear_cache as clear_forms  # noqa: E402
 from engine.models import Case, Credential, ProcessInstance, Task, User, db  # noqa: E402
 from engine.runtime import complete_task, fire_due_timers, start_case  # noqa: E402
 from webui import REPO_ROOT, create_app  # noqa: E402
@@ -123,8 +121,7 @@ def run_size(url: str, waiting: int, due: int) -> dict[str, Any]:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         reset_postgres(app)
-    for clear in (clear_specs, forget_reference, clear_forms):  # ids repeat across the fresh databases
-        clear()
+    clear_engine_caches()  # ids repeat across the fresh databases
     with app.app_context():
         handler = setup(app)
         with clock.use_clock(clock.FrozenClock(CREATED_AT)):

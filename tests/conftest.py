@@ -16,12 +16,11 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from engine import clock
+from engine.admin.agencies import ensure_agency
 from engine.admin.users import create_user, ensure_roles, ensure_unit, issue_token
+from engine.db.caches import clear_all as clear_engine_caches
 from engine.deadlines.limits import seed_reference_data
-from engine.deadlines.reference import forget as forget_reference
 from engine.definitions import Bundle, deploy_bundle
-from engine.definitions.specs import clear_cache as clear_specs
-from engine.forms.schema import clear_cache as clear_forms
 from engine.models import Credential, User, db
 from webui import create_app
 
@@ -31,6 +30,10 @@ DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
 PASSWORD = "test-pass-2026"
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=clock.SHANGHAI)  # a Monday
+# The 行政机关 of the ``people`` fixture's units: what its documents print (engine/models/agency.py).
+AGENCY = {"address": "X市人民路1号", "postal_code": "100001", "phone": "010-12345678", "review_organ": "X市人民政府",
+          "court": "X市Y区人民法院", "payment_place": "中国工商银行X市分行各营业网点", "payment_account_name": "X市财政局",
+          "payment_account": "0200 0012 3456 7890 123"}
 
 
 @pytest.fixture(scope="session")
@@ -65,9 +68,7 @@ def _database(app: Flask) -> Iterator[None]:
             else:
                 for t in tables:
                     conn.execute(text(f'DELETE FROM "{t}"'))
-    clear_specs()
-    forget_reference()
-    clear_forms()
+    clear_engine_caches()
 
 
 @pytest.fixture
@@ -101,6 +102,7 @@ def make_user(username: str, unit: str, roles: list[str], creds: tuple[str, ...]
 def people(app: Flask) -> dict[str, int]:
     """Users of two units; returns username -> id."""
     with app.app_context():
+        ensure_agency("x_amr", "X市市场监督管理局", "X市监", **AGENCY)  # the organ issuing both units' documents
         ensure_unit("unit_a", "执法一科", "X市监")
         ensure_unit("unit_b", "执法二科", "X市监")
         spec = {
@@ -204,3 +206,56 @@ def at_once(app: Flask, n: int, action: Any, timeout: float = 240) -> list[str]:
         t.join(timeout=timeout)
     barrier.abort()
     return outcomes
+
+
+# --- the procedure library on bare SpiffWorkflow (tests/support/library.py), shared by its test modules
+@pytest.fixture(scope="module")
+def parser() -> Any:
+    from tests.support.library import parse_library
+
+    return parse_library()
+
+
+@pytest.fixture(scope="module")
+def specs(parser: Any) -> dict[str, Any]:
+    """process id -> (spec, subprocess specs) for every process in the library."""
+    return {pid: (parser.get_spec(pid), parser.get_subprocess_specs(pid)) for pid in parser.get_process_ids()}
+
+
+@pytest.fixture(params=[False, True], ids=["straight", "roundtrip"])
+def roundtrip(request: pytest.FixtureRequest) -> bool:
+    return request.param
+
+
+@pytest.fixture
+def frozen_timer_clock(monkeypatch: pytest.MonkeyPatch) -> Any:
+    from SpiffWorkflow.bpmn.specs.event_definitions import timer as timer_module
+
+    from tests.support.library import FrozenTimerClock
+
+    monkeypatch.setattr(timer_module, "datetime", FrozenTimerClock)
+    monkeypatch.setattr(FrozenTimerClock, "at", dt.datetime(2026, 3, 24, 9, 0, tzinfo=dt.UTC))
+    return FrozenTimerClock
+
+
+@pytest.fixture
+def clock_calls(monkeypatch: pytest.MonkeyPatch, frozen_timer_clock: Any) -> list:
+    """Every case_clock call of the run (one recorder across round trips) and calendar-true deadlines,
+    with SpiffWorkflow's timer clock frozen on Tue 2026-03-24."""
+    from engine.expressions import make_script_engine
+    from engine.runtime.case_clock import ClockRecorder
+    from engine.runtime.execution import SCRIPT_FUNCTIONS
+    from tests.support import library
+
+    recorder = ClockRecorder()
+    monkeypatch.setattr(library, "script_engine", lambda _value: make_script_engine({"deadline": library.real_deadline,
+                                                                                     "case_clock": recorder, **SCRIPT_FUNCTIONS}))
+    return recorder.events
+
+
+# --- officers working a case through the API (tests/support/officers.py), shared by the officer and 回避 tests
+@pytest.fixture
+def drv(ctx: None, people: dict[str, int], frozen: clock.FrozenClock, api: Any) -> Any:
+    from tests.support.officers import officers_driver  # imported here: tests/support/driver.py imports this module
+
+    return officers_driver(api, frozen)

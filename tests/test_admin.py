@@ -10,20 +10,9 @@ from sqlalchemy import select
 from engine import clock
 from engine.models import AuditEvent, TimeLimit, db
 from engine.runtime import start_case
-from tests.conftest import PASSWORD, user
-
-
-def logged_in(app, username):
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    assert client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token}).status_code == 302
-    return client
-
-
-def csrf(client, path):
-    page = client.get(path).get_data(as_text=True)
-    return page.split('name="csrf_token" value="')[1].split('"')[0]
+from tests.conftest import user
+from tests.support.web import client_csrf as csrf
+from tests.support.web import logged_in
 
 
 def test_only_administrators_reach_the_admin_pages(app, people):

@@ -304,18 +304,19 @@ def test_audit_log_filters_by_action_actor_case_and_date(app, frozen, admin):
         assert page.status_code == 200
         return page.get_data(as_text=True)
 
-    page = rows(action=(("动作", "等于"), "user.created"))
-    assert "user.created" in page and "user.login" not in page.split("</thead>")[1]
-    page = rows(actor=(("操作人", "等于"), "admin"))
-    assert "user.created" in page
+    # The log shows actions in words (webui/audit_labels.py): user.created is 创建用户, user.login 登录系统.
+    page = rows(action=(("动作", "等于"), "user.created")).split("</thead>")[1].split("</table>")[0]
+    assert "创建用户" in page and "登录系统" not in page
+    page = rows(actor=(("操作人", "等于"), "admin")).split("</thead>")[1].split("</table>")[0]
+    assert "创建用户" in page
     today = frozen.now().date().isoformat()
-    assert "user.created" in rows(day=(("日期", "介于"), f"{today} to {today}"))
+    assert "创建用户" in rows(day=(("日期", "介于"), f"{today} to {today}")).split("</thead>")[1].split("</table>")[0]
     tomorrow = (frozen.now().date() + dt.timedelta(days=1)).isoformat()
-    assert "user.created" not in rows(day=(("日期", "自（含）"), tomorrow)).split("</thead>")[1]
+    assert "创建用户" not in rows(day=(("日期", "自（含）"), tomorrow)).split("</thead>")[1].split("</table>")[0]
     yesterday = (frozen.now().date() - dt.timedelta(days=1)).isoformat()
-    assert "user.created" not in rows(day=(("日期", "至（含）"), yesterday)).split("</thead>")[1]
-    assert "user.created" in rows(day=(("日期", "至（含）"), today))
-    assert "user.created" not in rows(case=(("案件", "等于"), "1")).split("</thead>")[1]
+    assert "创建用户" not in rows(day=(("日期", "至（含）"), yesterday)).split("</thead>")[1].split("</table>")[0]
+    assert "创建用户" in rows(day=(("日期", "至（含）"), today)).split("</thead>")[1].split("</table>")[0]
+    assert "创建用户" not in rows(case=(("案件", "等于"), "1")).split("</thead>")[1].split("</table>")[0]
 
 
 def _audit_view(app):

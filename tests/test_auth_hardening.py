@@ -12,8 +12,8 @@ from engine.admin.users import authenticate, create_user, reset_password
 from engine.errors import InvalidInput
 from engine.models import User, db
 from tests.conftest import PASSWORD, user
-from tests.test_security_matrix import requests
-from tests.test_web_security import form_inputs, logged_in
+from tests.support.routes import requests
+from tests.support.web import attempt, form_inputs, logged_in
 
 WEAK = ["short1", "onlyletterslong", "1234567890123", "", "abc 12", "密码密码密码密码密码1"[:9]]
 
@@ -121,10 +121,12 @@ def test_a_locked_login_leaves_no_session(app: Flask, people: dict[str, int]) ->
 # --- security headers on every page ---------------------------------------------------------------
 
 def test_every_html_page_carries_the_security_headers(app: Flask, people: dict[str, int], mini: int) -> None:
-    from tests.test_web_security import start
+    from tests.support.web import start
 
     case_id, task_id = start(app)
     world = {"case_id": case_id, "task_id": task_id, "document_id": 1, "n": 1, "range_id": 1, "year": 2026, "table": "open_cases",
+             "evidence_id": 1, "upload_id": "no-such-upload", "code": "AAAAAAAAAA",
+             "agency_id": 1,
              "key": "legal_review",
              "deployment_id": mini, "from_id": mini, "to_id": mini, "instance_id": 1, "user_id": people["a_handler1"],
              "unit_id": 1, "credential_id": 1, "type_name": "penalty_decision", "path": "processes/mini.bpmn", "process_id": "mini",
@@ -153,18 +155,14 @@ def test_every_html_page_carries_the_security_headers(app: Flask, people: dict[s
 
 # --- helpers -------------------------------------------------------------------------------------
 
-def attempt(client: FlaskClient, username: str, password: str):  # noqa: ANN201 - a werkzeug TestResponse
-    token = form_inputs(client.get("/login").get_data(as_text=True))["csrf_token"]
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
-
-
 def session_cookie(client: FlaskClient) -> str | None:
     cookie = client.get_cookie("session")
     return cookie.value if cookie else None
 
 
 def test_a_copied_session_cookie_stops_working_after_logout(app, people):
-    from tests.test_web_pages import csrf, login
+    from tests.support.web import login
+    from tests.support.web import page_csrf as csrf
 
     client = app.test_client()
     login(client, "a_handler1")
@@ -180,7 +178,7 @@ def test_a_copied_session_cookie_stops_working_after_logout(app, people):
 def test_a_password_reset_ends_the_sessions_opened_with_the_old_password(app, people):
     from engine.admin.users import reset_password
     from tests.conftest import user
-    from tests.test_web_pages import login
+    from tests.support.web import login
 
     client = app.test_client()
     login(client, "a_handler1")

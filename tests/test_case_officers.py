@@ -15,44 +15,22 @@ import pytest
 from sqlalchemy import select
 
 from engine import clock
-from engine.documents.numbering import allocate_range
 from engine.errors import Forbidden, InvalidInput
 from engine.models import AuditEvent, CaseOfficer, Credential, Document, FormNumber, Notification, Task, db
 from engine.policy.officers import check_and_record, designate_handlers, designated_handlers
 from engine.runtime import complete_task, start_case
 from tests.conftest import ROOT, deploy_dir, make_user, user
-from tests.test_procedure_hearing import SUBMIT
-from tests.test_processes_parse import FILING_RECORD, LEAD_FILE, LEAD_NOT_FILE, report
-from tests.test_scenarios_procedures import CITIZEN, COMPANY, FILE_CASE, INVESTIGATION, Driver, onspot
-from tests.test_web_pages import csrf, login
+from tests.support.driver import Driver
+from tests.support.hearing import SUBMIT
+from tests.support.officers import claim, filed
+from tests.support.sample_forms import FILING_RECORD, LEAD_FILE, LEAD_NOT_FILE, report
+from tests.support.scenarios import CITIZEN, COMPANY, FILE_CASE, INVESTIGATION, onspot
+from tests.support.web import login
+from tests.support.web import page_csrf as csrf
 
 ART_42 = "第四十二条"
 NOT_FILING = {"not_filing_decision": "approve", "not_filing_opinion": "同意", "not_filing_decided_on": "2026-03-06"}
-OFFICERS = ("a_handler1", "a_handler2", "a_handler3", "a_head", "a_head2", "a_chief", "a_reviewer", "a_reviewer2", "admin")
-
-
-@pytest.fixture
-def drv(ctx, people, frozen, api) -> Driver:
-    deploy_dir(ROOT)
-    make_user("a_handler3", "unit_a", ["handler"], ("law_enforcement",))
-    make_user("a_head2", "unit_a", ["unit_head", "handler"], ("law_enforcement",))
-    make_user("a_reviewer2", "unit_a", ["legal_reviewer"], ("legal_qualification",))
-    allocate_range(user("admin"), "a_handler1", "当场〔2026〕", "0001", "0100")
-    db.session.remove()
-    driver = Driver("api", api, frozen)
-    for name in OFFICERS:
-        driver.api(name)
-    return driver
-
-
-def filed(drv: Driver, party: dict = COMPANY, fine: float = 20000) -> None:
-    drv.start("ordinary", party, {"violation": "未明码标价", "penalty_kind": "fine", "proposed_fine": fine})
-    drv.complete("register_lead", "a_handler1", LEAD_FILE)
-    drv.complete("file_case", "a_head", FILE_CASE)  # designates a_handler1 and a_handler2
-
-
-def claim(drv: Driver, bpmn_id: str, username: str) -> tuple[int, dict]:
-    return drv.api(username).post(f"/tasks/{drv.task(bpmn_id).id}/claim")
+# The ``drv`` fixture (unit A's officers through the API) is in tests/conftest.py (tests/support/officers.py).
 
 
 def expire(username: str, on: dt.date) -> None:
@@ -222,7 +200,7 @@ def test_a_co_investigator_recorded_outside_the_designation_may_not_review_eithe
 
 
 def _approve() -> dict:
-    from tests.test_procedure_hearing import APPROVE
+    from tests.support.hearing import APPROVE
 
     return APPROVE
 
@@ -242,7 +220,7 @@ def test_a_lapsed_credential_is_refused_when_the_task_is_reassigned(drv):
     expire("a_handler2", dt.date(2026, 3, 1))
     status, body = drv.api("a_head").post(f"/tasks/{drv.task('investigate').id}/reassign", {"to": "a_handler2"})
     assert status == 422 and "有效期至 2026-03-01，已过期" in body["message"]
-    assert drv.task("investigate").assignee_id is None
+    assert drv.task("investigate").assignee_id == user("a_handler1").id  # the 主办 designated at 立案 keeps it
 
 
 def test_a_credential_lapsing_after_the_claim_is_refused_when_the_task_is_completed(drv):

@@ -10,13 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from flask.cli import ScriptInfo
-
 from tests.conftest import DATA
-
-
-def invoke(app, *args: str):
-    return app.test_cli_runner().invoke(args=list(args), obj=ScriptInfo(create_app=lambda: app))
+from tests.support.cli import invoke
 
 
 def test_users_create_and_token_make_a_working_api_client(app, people):

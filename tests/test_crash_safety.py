@@ -30,7 +30,7 @@ from engine.runtime import start_case
 from engine.runtime.instance import ready_user_tasks
 from tests.conftest import user
 from tests.serving import children, free_port, post, postgresql_only, processes, wait_http, wait_started
-from tests.test_workers import CREATED_AT, _calendar_for_the_real_date, _create_waiting_cases, _progress
+from tests.support.waiting_cases import CREATED_AT, calendar_for_the_real_date, create_waiting_cases, progress
 
 pytestmark = postgresql_only
 
@@ -115,10 +115,10 @@ def test_killing_zhifa_workers_mid_sweep_fires_every_timer_exactly_once(app, peo
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     with app.app_context():
         with clock.use_clock(clock.FrozenClock(CREATED_AT)):
-            _create_waiting_cases(TIMERS)
-        _calendar_for_the_real_date()
+            create_waiting_cases(TIMERS)
+        calendar_for_the_real_date()
         db.session.remove()
-        assert _progress() == (TIMERS, 0, [])
+        assert progress() == (TIMERS, 0, [])
 
     with processes(url, tmp_path) as group:
         first = [group.worker(f"worker{i}") for i in range(2)]
@@ -134,8 +134,8 @@ def test_killing_zhifa_workers_mid_sweep_fires_every_timer_exactly_once(app, peo
         group.worker("worker2")
         group.worker("worker3")
         with app.app_context():
-            _wait_for(lambda: _progress()[:2] == (0, TIMERS) or bool(_progress()[2]), 45)
-            due, decide, errors = _progress()
+            _wait_for(lambda: progress()[:2] == (0, TIMERS) or bool(progress()[2]), 45)
+            due, decide, errors = progress()
         log = group.tails()
     print(f"{at_kill} of {TIMERS} timers had fired when the second worker was killed")
     assert not errors, f"incidents: {errors}\n{log}"

@@ -15,9 +15,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.models import AuditEvent, db
-from tests.test_procedure_hearing import APPROVE, SUBMIT
-from tests.test_processes_parse import LEAD_FILE, STATEMENT, report
-from tests.test_scenarios_procedures import CITIZEN, COMPANY, FILE_CASE, INVESTIGATION, ISSUE, run  # noqa: F401
+from tests.support.decided_penalty import notice, to_report
+from tests.support.driver import run  # noqa: F401  (the scenario fixture)
+from tests.support.hearing import APPROVE, SUBMIT
+from tests.support.sample_forms import STATEMENT, report
+from tests.support.scenarios import CITIZEN, COMPANY, ISSUE
 
 APPROVAL = "行政处罚决定审批表"
 NOT_REQUESTED = {"hearing_requested": False}
@@ -25,23 +27,9 @@ DISCUSSION = {"discussion_at": "2026-04-16T15:00:00+08:00", "discussion_summary"
               "discussion_participants": [{"name": n, "position": "局领导"} for n in ("甲", "乙", "丙")]}
 
 
-def notice(penalty: str, fine: float, hearing: bool = False) -> dict:
-    return {"notified_facts": "违法事实", "notified_basis": "《食品安全法》", "notified_penalty": penalty,
-            "notified_fine": fine, "hearing_right_informed": hearing, "notice_service_method": "direct",
-            "notice_served_on": "2026-03-23"}
-
-
 def decided(kind: str, fine: float, penalty: str) -> dict:
     return {"decision_outcome": "penalty", "decided_penalty_kind": kind, "decided_fine": fine, "decided_penalty": penalty,
             "decision_reasoning": "事实清楚，证据确凿", "decided_on": "2026-04-01"}
-
-
-def to_report(run, party: dict, **proposal) -> None:  # noqa: F811
-    run.start("ordinary", party, {"violation": "销售不符合食品安全标准的食品"})
-    run.complete("register_lead", "a_handler1", LEAD_FILE)
-    run.complete("file_case", "a_head", FILE_CASE)
-    run.complete("investigate", "a_handler1", INVESTIGATION)
-    run.complete("investigation_report", "a_handler1", report(**proposal))
 
 
 def clock_stops(run) -> int:  # noqa: F811

@@ -21,28 +21,10 @@ from engine.definitions.bounds import MAX_BUNDLE_FLOW_NODES, MAX_CARDINALITY, MA
 from engine.definitions.deploy import validate_bundle
 from engine.definitions.parse import parse_bundle
 from tests.conftest import ROOT
-from tests.test_definitions import MINI_BPMN, edited, mini_bundle, original, problem_at, rejected
+from tests.support.bundles import MINI_BPMN, edited, mini_bundle, original, parallel_bpmn, problem_at, rejected
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BIG = "processes/big.bpmn"
-
-
-def parallel_bpmn(tasks: int, process_id: str = "big", cardinality: str | None = None) -> bytes:
-    """start → parallel split into ``tasks`` tasks → join → end (one compact line, as an attacker writes it)."""
-    body = "".join(f'<bpmn:task id="t{i}"/><bpmn:sequenceFlow id="a{i}" sourceRef="split" targetRef="t{i}"/>'
-                   f'<bpmn:sequenceFlow id="b{i}" sourceRef="t{i}" targetRef="join"/>' for i in range(tasks))
-    mi = ""
-    if cardinality is not None:
-        mi = (f'<bpmn:task id="many"><bpmn:multiInstanceLoopCharacteristics>'
-              f'<bpmn:loopCardinality>{cardinality}</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics></bpmn:task>'
-              '<bpmn:sequenceFlow id="m1" sourceRef="join" targetRef="many"/><bpmn:sequenceFlow id="m2" sourceRef="many" targetRef="end"/>')
-    else:
-        mi = '<bpmn:sequenceFlow id="m2" sourceRef="join" targetRef="end"/>'
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="{BPMN_NS}" id="defs_{process_id}" '
-            f'targetNamespace="http://zhifa.test/big">\n<bpmn:process id="{process_id}" isExecutable="true">'
-            f'<bpmn:startEvent id="start"/><bpmn:sequenceFlow id="s1" sourceRef="start" targetRef="split"/>'
-            f'<bpmn:parallelGateway id="split"/>{body}<bpmn:parallelGateway id="join"/>{mi}<bpmn:endEvent id="end"/>'
-            "</bpmn:process>\n</bpmn:definitions>").encode()
 
 
 def with_big(content: bytes, path: str = BIG) -> Bundle:

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from engine.models import ActiveProcess, Draft, db
 from engine.runtime import start_case
 from tests.conftest import DATA, deploy_dir, user
-from tests.test_web_pages import csrf, login
+from tests.support.web import login
+from tests.support.web import page_csrf as csrf
 
 BROKEN_EXPRESSION = ("review_required == True", "__import__('os').system('id') == 0")
 

@@ -25,8 +25,9 @@ from engine.definitions.parse import BundleParser
 from engine.definitions.specs import active_spec, load_specs
 from engine.expressions import make_script_engine
 from tests.conftest import DATA, ROOT, deploy_dir
-from tests.test_decided_penalty import notice, to_report
-from tests.test_scenarios_procedures import CITIZEN, COMPANY, run  # noqa: F401
+from tests.support.decided_penalty import notice, to_report
+from tests.support.driver import run  # noqa: F401  (the scenario fixture)
+from tests.support.scenarios import CITIZEN, COMPANY
 
 PROCESSES = ROOT / "processes"
 DMN_NS = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}

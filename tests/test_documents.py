@@ -29,8 +29,11 @@ def _case(party: str = "张三", id_number: str = "110101199001011234"):
     return case, task_id
 
 
-def _documents(case_id: int | None = None) -> list[Document]:
+def _documents(case_id: int | None = None, receipts: bool = False) -> list[Document]:
+    """The case's (or all) documents; the 送达回证 issued with each served document only when asked."""
     query = select(Document).order_by(Document.id)
+    if not receipts:
+        query = query.where(Document.doc_type != "送达回证")
     if case_id is not None:
         query = query.where(Document.case_id == case_id)
     return list(db.session.scalars(query.execution_options(populate_existing=True)))
@@ -48,9 +51,11 @@ def test_completing_a_task_issues_its_numbered_document(ctx, people, docs_bundle
         assert expected in content, expected
     assert "110101199001011234" not in content and "110101199001011234" not in str(doc.data)
     assert doc.data["form"]["decided_fine"] == 5000
+    [receipt] = [d for d in _documents(case.id, receipts=True) if d.doc_type == "送达回证"]  # printed with it
+    assert receipt.serves_id == doc.id and doc.number in receipt.content
     events = [e for e in db.session.scalars(select(audit.AuditEvent).where(audit.AuditEvent.case_id == case.id))
               if e.action == "document.issued"]
-    assert [e.data["sha256"] for e in events] == [doc.sha256]
+    assert [e.data["sha256"] for e in events] == [doc.sha256, receipt.sha256]
     assert verify_record(case.id) == []
 
 
@@ -162,7 +167,7 @@ def test_print_view_and_pdf_are_scoped_to_the_unit(app, people, api, docs_bundle
         db.session.remove()
     mine, other = api("a_handler2"), api("b_handler1")
     status, body = mine.get(f"/cases/{case_id}")
-    assert status == 200 and [d["number"] for d in body["documents"]] == ["X市监处罚〔2026〕1号"]
+    assert status == 200 and [d["number"] for d in body["documents"]] == ["X市监处罚〔2026〕1号", "X市监送〔2026〕1号"]
     status, body = mine.get(f"/cases/{case_id}/documents/{doc_id}")
     assert status == 200 and "行政处罚决定书" in body["content"] and len(body["sha256"]) == 64
     r = mine.client.get(f"/api/v1/cases/{case_id}/documents/{doc_id}.pdf", headers=mine.headers)
@@ -209,7 +214,7 @@ def test_fifty_concurrent_completions_get_fifty_consecutive_numbers(app, people,
 
 
 def test_every_shipped_template_renders_without_data():
-    from engine.documents.render import render_content
+    from engine.documents.render import render_content, shipped_source
 
     snapshot = {
         "document": {"type": "", "number": "X〔2026〕1号", "code": "X", "year": 2026, "serial": 1,
@@ -220,7 +225,8 @@ def test_every_shipped_template_renders_without_data():
         "form": {}, "data": {}, "labels": {}, "earlier": {},
     }
     for kind in shipped_types():
-        assert "X〔2026〕1号" in render_content(kind.template, {**snapshot, "document": {**snapshot["document"], "type": kind.name}})
+        document = {**snapshot["document"], "type": kind.name}
+        assert "X〔2026〕1号" in render_content(shipped_source(kind.template), {**snapshot, "document": document})
 
 
 def shipped_types():

@@ -2,7 +2,7 @@
 暂缓/分期, 催告 and 申请人民法院强制执行, and 结案 only when paid or on a recorded legal ground.
 
 The arithmetic is tested on engine/runtime/execution.py alone; the procedure by officers working real cases,
-by engine command and through the HTTP API (the ``run`` driver of test_scenarios_procedures).
+by engine command and through the HTTP API (the ``run`` driver of tests/support/driver.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import delete, select
 
-import tests.test_scenarios_procedures as scenarios
 from engine.deadlines.limits import seed_reference_data
 from engine.errors import Forbidden, InvalidInput
 from engine.models import Document, TimeLimit, db
@@ -28,12 +27,14 @@ from engine.runtime.execution import (
     surcharge,
 )
 from tests.conftest import user
-from tests.test_inbox_page import login
-from tests.test_processes_parse import CLOSE, SERVE, STATEMENT, decision, notice
-from tests.test_scenarios_procedures import ISSUE, SH, Driver, at, to_report
+from tests.support import driver as support
+from tests.support.driver import Driver
+from tests.support.sample_forms import CLOSE, SERVE, STATEMENT, decision, notice
+from tests.support.scenarios import ISSUE, SH, at, to_report
+from tests.support.web import login
 
-# The scenario module's driver fixture: every procedure test runs by engine command and through the API.
-run = scenarios.run
+# The scenario driver fixture: every procedure test runs by engine command and through the API.
+run = support.run
 
 DUE = dt.date(2026, 4, 17)  # served Thu 04-02: the 15th day is Fri 04-17 (法 Art. 67)
 
@@ -294,7 +295,7 @@ def test_a_deferral_without_a_plan_is_refused_by_the_form(run):
     message = refused(run, "record_payment", "a_handler1", {
         "execution_action": "deferral", "deferral_kind": "deferred", "deferral_applied_on": "2026-03-02",
         "deferral_reason": "经营困难", "proposed_schedule": []})
-    assert "申请的缴纳计划：至少 1 项" in message
+    assert "“申请的缴纳计划”至少需要 1 项" in message
 
 
 def test_a_rejected_deferral_keeps_the_statutory_due_date(run):
@@ -326,7 +327,7 @@ def test_unpaid_after_the_periods_demand_then_court_enforcement_then_closing(run
     assert document["number"].startswith("X市监催告〔2026〕")
     content = db.session.get(Document, document["id"]).content
     # 行政强制法 Art. 35: the amount as of the demand's date (the surcharge reached the fine), the period, the rights.
-    assert "<td width=\"70%\">10,000</td>" in content and "<td width=\"70%\">5,000</td>" in content
+    assert "加处罚款人民币5,000元" in content and "尚欠罚款和加处罚款合计人民币10,000元（大写：壹万元整）" in content
     assert "自收到本催告书之日起十日内（至2026年10月22日）" in content and "陈述和申辩" in content
     run.tick(at("2026-10-22", 23))  # ten working days from Fri 10-09 (Sat 10-10 is a make-up working day)
     assert run.ready() == ["await_demand"]

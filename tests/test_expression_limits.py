@@ -30,8 +30,8 @@ from engine.expressions import (
 from engine.expressions.guards import printf_directives, printf_size
 from engine.models import ProcessInstance, Task, db
 from tests.conftest import user
-from tests.test_definitions import MINI_BPMN, PARTY, add_script_task, original, with_file
-from tests.test_expressions import give_data, unsafe_cause, workflow_from_template
+from tests.support.bundles import MINI_BPMN, PARTY, add_script_task, original, with_file
+from tests.support.expressions import give_data, unsafe_cause, workflow_from_template
 
 BIG = "x" * 990_000
 

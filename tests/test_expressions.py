@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -38,6 +37,7 @@ from engine.expressions import (
     parse_date,
     parse_datetime,
 )
+from tests.support.expressions import give_data, unsafe_cause, workflow_from_template
 
 DATA = Path(__file__).resolve().parent / "data" / "expressions"
 
@@ -45,21 +45,6 @@ DATA = Path(__file__).resolve().parent / "data" / "expressions"
 # ---------------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------------
-def workflow_from_template(template: str, payload: str, engine: Any = None) -> BpmnWorkflow:
-    """Parse ``<template>.bpmn`` with ``payload`` as its script/condition/timer, ready to run."""
-    xml = (DATA / f"{template}.bpmn").read_text(encoding="utf-8").replace("{{PAYLOAD}}", escape(payload))
-    parser = SpiffBpmnParser(validator=VALIDATOR)
-    parser.add_bpmn_str(xml.encode("utf-8"), filename=f"{template}.bpmn")
-    workflow = BpmnWorkflow(parser.get_spec(template))
-    workflow.script_engine = engine if engine is not None else make_script_engine()
-    return workflow
-
-
-def give_data(workflow: BpmnWorkflow, data: dict[str, Any]) -> None:
-    """Task data enters at the start task (what runtime does with the case facts)."""
-    workflow.get_next_task(state=TaskState.READY).data.update(data)
-
-
 def completed_spec_names(workflow: BpmnWorkflow) -> set[str]:
     return {task.task_spec.name for task in workflow.get_tasks(state=TaskState.COMPLETED)}
 
@@ -70,16 +55,6 @@ def mode_of(source: str) -> str:
         return "eval"
     except SyntaxError:
         return "exec"
-
-
-def unsafe_cause(error: BaseException) -> UnsafeExpression | None:
-    """SpiffWorkflow wraps what the engine raises; find our UnsafeExpression in the chain."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, UnsafeExpression):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 @pytest.fixture

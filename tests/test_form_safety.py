@@ -28,8 +28,8 @@ from engine.errors import InvalidInput
 from engine.forms.schema import MAX_VALIDATION_STEPS, validate_form_data
 from engine.models import db
 from tests.conftest import ROOT
-from tests.fuzz.test_form_fuzz import Open
-from tests.test_definitions import mini_bundle, problem_at, rejected, with_file
+from tests.support.bundles import mini_bundle, problem_at, rejected, with_file
+from tests.support.open_task import Open
 
 REGISTER = "forms/mini_register.json"
 REDOS = "^(a+)+$"
@@ -324,7 +324,7 @@ from engine.deadlines.limits import seed_reference_data
 from engine.admin.users import ensure_roles
 from engine.models import db
 from webui import create_app
-from tests.test_definition_limits import parallel_bpmn
+from tests.support.bundles import parallel_bpmn
 
 app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite:///" + sys.argv[2], "SECRET_KEY": "x"})
 ctx = app.app_context(); ctx.push()

@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 from engine.runtime import start_case
-from tests.conftest import PASSWORD, user
-
-
-def login(client, username):
-    page = client.get("/login").get_data(as_text=True)
-    token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert r.status_code == 302
+from tests.conftest import user
+from tests.support.web import login
 
 
 def test_available_tasks_show_due_day_at_24h_and_escape_party_names(app, people, mini, frozen):

@@ -21,18 +21,18 @@ from sqlalchemy import select
 
 from engine.definitions import deploy_bundle
 from engine.errors import UnsafeExpression
+from engine.expressions.instructions_check import check_instructions
 from engine.expressions.templates import (
     MAX_OUTPUT_CHARS,
     MAX_RENDER_RANGE,
     MAX_RENDER_SECONDS,
-    check_instructions,
     render_instructions_text,
 )
 from engine.models import Task, db
 from engine.runtime import start_case
 from tests.conftest import user
-from tests.test_definitions import MINI_BPMN, PARTY, line_of, mutated, problem_at, rejected, xml_text
-from tests.test_web_security import logged_in
+from tests.support.bundles import MINI_BPMN, PARTY, line_of, mutated, problem_at, rejected, xml_text
+from tests.support.web import logged_in
 from webui.instructions import RENDER_FAILED, render_instructions
 
 ORIGINAL = "请登记 {{ party_name }} 的违法事实。"
@@ -168,7 +168,7 @@ def test_a_bad_instructions_template_is_refused_at_deploy_naming_file_and_elemen
 
 
 def mutated_text(template: str) -> str:
-    from tests.test_definitions import edited
+    from tests.support.bundles import edited
 
     return edited(MINI_BPMN, (ORIGINAL, xml_text(template)))
 

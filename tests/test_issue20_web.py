@@ -18,8 +18,8 @@ from engine.admin.users import check_password_policy, create_user, generate_pass
 from engine.errors import InvalidInput
 from engine.models import Case, Task, User, db
 from tests.conftest import DATA, PASSWORD, deploy_dir, user
-from tests.test_auth_hardening import attempt
-from tests.test_web_security import assignee, csrf, form_inputs, logged_in, start
+from tests.support.web import assignee, attempt, form_inputs, logged_in, start
+from tests.support.web import client_csrf as csrf
 from webui.auth import MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_PAIR, MAX_FAILURES_PER_USER, LoginThrottle
 from webui.formrender import MAX_ROW_INDEX, parse_form
 from webui.security import safe_redirect
@@ -464,7 +464,7 @@ def test_generated_passwords_pass_the_policy_even_for_short_usernames() -> None:
 
 
 def test_weak_passwords_are_refused_on_every_path(app: Flask, people: dict[str, int]) -> None:
-    from tests.test_cli import invoke
+    from tests.support.cli import invoke
 
     with app.app_context():
         for password in ("password12", "aaaaaaaaa1", "Weakling-2026x"):

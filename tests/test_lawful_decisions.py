@@ -18,9 +18,10 @@ from engine import clock
 from engine.admin.time_limits import set_time_limit
 from engine.models import Document, FormNumber, ProcessInstance, Task, db
 from tests.conftest import user
-from tests.test_procedure_commitment import CLOSING, COMMIT, DECLINE, REGISTER, REPORTED, VERIFIED
-from tests.test_processes_parse import FILE_CASE, INVESTIGATION, LEAD_FILE, report
-from tests.test_scenarios_procedures import CITIZEN, COMPANY, SH, onspot, run  # noqa: F401
+from tests.support.commitment import CLOSING, COMMIT, DECLINE, REGISTER, REPORTED, VERIFIED
+from tests.support.driver import run  # noqa: F401  (the scenario fixture)
+from tests.support.sample_forms import FILE_CASE, INVESTIGATION, LEAD_FILE, report
+from tests.support.scenarios import CITIZEN, COMPANY, SH, onspot
 
 ART_51 = "《行政处罚法》第五十一条"
 

@@ -109,3 +109,39 @@ def test_no_module_over_the_size_limit(limit: int):
     big = {str(p.relative_to(root)): n for p in [*ENGINE.rglob("*.py"), *(root / "webui").rglob("*.py")]
            if (n := len(p.read_text(encoding="utf-8").splitlines())) > limit}
     assert big == {}
+
+
+def test_no_test_module_imports_another_test_module():
+    """Issue 19: a test module never imports another one (``tests.test_*``, ``tests.fuzz.test_*``,
+    ``tests.browser.test_*`` or a relative ``.test_*``), not even inside a function: shared data, helpers and
+    fixtures live in tests/support/ (fixtures in a conftest.py), so each test module stands on its own."""
+    tests = Path(__file__).resolve().parent
+    support = tests / "support"
+
+    def is_test_module(name: str) -> bool:
+        return any(name.startswith(prefix) for prefix in ("tests.test_", "tests.fuzz.test_", "tests.browser.test_"))
+
+    offenders = {}
+    for path in sorted(tests.rglob("*.py")):
+        if path.is_relative_to(support):
+            continue
+        bad = []
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Import):
+                bad += [alias.name for alias in node.names if is_test_module(alias.name)]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                module = node.module or ""
+                if is_test_module(module):
+                    bad.append(module)
+                elif module in ("tests", "tests.fuzz", "tests.browser"):
+                    bad += [f"{module}.{alias.name}" for alias in node.names if alias.name.startswith("test_")]
+            elif isinstance(node, ast.ImportFrom):  # relative: from .test_x import y, from . import test_x
+                dots = "." * node.level
+                if node.module:
+                    if node.module.split(".")[-1].startswith("test_") or node.module.startswith("test_"):
+                        bad.append(dots + node.module)
+                else:
+                    bad += [dots + alias.name for alias in node.names if alias.name.startswith("test_")]
+        if bad:
+            offenders[str(path.relative_to(tests))] = sorted(bad)
+    assert offenders == {}, f"test modules importing test modules (move what they share to tests/support/): {offenders}"

@@ -15,8 +15,10 @@ from engine.documents.numbering import allocate_range, withdraw_range
 from engine.errors import Forbidden, InvalidInput
 from engine.models import AuditEvent, Document, FormNumber, FormNumberRange, Task, db
 from tests.conftest import user
-from tests.test_admin import csrf, logged_in
-from tests.test_scenarios_procedures import CITIZEN, FILING_RECORD, SIMPLIFIED_CLOSING, onspot, run  # noqa: F401
+from tests.support.driver import run  # noqa: F401  (the scenario fixture)
+from tests.support.scenarios import CITIZEN, onspot
+from tests.support.web import client_csrf as csrf
+from tests.support.web import logged_in
 
 NOT_HELD = "不在您领用的号段内，请使用本人号段内的编号或联系管理员分配号段"
 

@@ -67,7 +67,7 @@ def test_an_expired_credential_does_not_count(filed_case, frozen):
 def test_a_designated_handler_may_never_review_the_same_case(ctx, people, frozen):
     """a_reviewer holds both roles. Designated as a handler at filing, they may not take the legal review
     of the same case even though they completed no task of it; another reviewer may."""
-    from tests.test_processes_parse import INVESTIGATION, report
+    from tests.support.sample_forms import INVESTIGATION, report
 
     deploy_dir(ROOT)
     case = start_case(user("a_handler1"), "ordinary", {"party_type": "citizen", "party_name": "张三"},

@@ -6,23 +6,10 @@ import datetime as dt
 
 import pytest
 
-import tests.test_procedure_hearing as hearing
-import tests.test_processes_parse as lib
-from tests.test_processes_parse import Run, case, validate_form
+from tests.support.commitment import CLOSING, COMMIT, DECLINE, REGISTER, REPORTED, VERIFIED
+from tests.support.library import Run, case, validate_form
 
-# Shared fixtures.
-parser, specs, roundtrip, frozen_timer_clock = lib.parser, lib.specs, lib.roundtrip, lib.frozen_timer_clock
-clock_calls = hearing.clock_calls
-
-REGISTER = {"violation_found_on": "2026-03-02", "violation_description": "未在显著位置公示营业执照", "on_commitment_list": True,
-            "first_offence": True, "minor_harm": True, "correctable": True}
-COMMIT = {"commitment_notified_on": "2026-03-02", "rectification_required": "三日内在显著位置公示营业执照", "party_decision": "commit",
-          "commitment_signed_on": "2026-03-02", "rectification_deadline": "2026-03-16"}  # the last of 10 working days
-DECLINE = {"commitment_notified_on": "2026-03-02", "rectification_required": "公示营业执照", "party_decision": "decline",
-           "decline_note": "当事人拒绝签署"}
-REPORTED = {"rectification_reported_on": "2026-03-05", "rectification_description": "已公示"}
-VERIFIED = {"verified_on": "2026-03-06", "rectified": True, "repeat_violation": False, "verification_notes": "现场核查已公示"}
-CLOSING = {"no_penalty_confirmed": True, "education_given": True, "closed_on": "2026-03-09"}
+# Shared fixtures (``specs``, ``roundtrip``, ``frozen_timer_clock``, ``clock_calls``) are in tests/conftest.py.
 
 
 @pytest.fixture(autouse=True)

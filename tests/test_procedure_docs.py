@@ -7,7 +7,7 @@ import re
 
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 
-from tests.test_processes_parse import ROOT, parse_library
+from tests.support.library import ROOT, parse_library
 
 DOC = ROOT / "docs" / "procedures.md"
 ROW = re.compile(r"^\| `(\w+)` \| ([^|]+?) \| (\w+) \| (\w+) \| ([^|]+?) \|$")

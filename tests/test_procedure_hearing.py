@@ -10,71 +10,25 @@ import datetime as dt
 
 import pytest
 
-import tests.test_processes_parse as lib
-from engine.deadlines.holidays import Calendar, load_seed_time_limits, parse_start
-from engine.expressions import make_script_engine
-from engine.runtime.case_clock import ClockRecorder
-from engine.runtime.execution import SCRIPT_FUNCTIONS
-from tests.test_processes_parse import (
-    CLOSE,
-    INVESTIGATION,
-    LEAD_FILE,
-    PAID,
-    SERVE,
-    Run,
-    case,
-    decision,
-    notice,
-    report,
-    validate_form,
+from tests.support.hearing import (
+    APPROVE,
+    CONDUCT,
+    HEARING_REPORT,
+    HEARING_REQUEST,
+    RECORD,
+    RETURN,
+    SUBMIT,
+    SUPPLEMENT,
+    hearing_notice,
 )
+from tests.support.library import Run, case, validate_form
+from tests.support.sample_forms import CLOSE, INVESTIGATION, LEAD_FILE, PAID, SERVE, decision, notice, report
 
-# The library's fixtures, shared with this module.
-parser, specs, roundtrip, frozen_timer_clock = lib.parser, lib.specs, lib.roundtrip, lib.frozen_timer_clock
-
-CALENDAR = Calendar.from_seed()
-LIMITS = {item["key"]: item for item in load_seed_time_limits()}
-
-
-def real_deadline(key: str, start: str) -> str:
-    limit = LIMITS[key]
-    return CALENDAR.deadline(parse_start(start), limit["amount"], limit["unit"]).isoformat()
-
-
-@pytest.fixture
-def clock_calls(monkeypatch, frozen_timer_clock):
-    """Every case_clock call of the run (one recorder across round trips) and calendar-true deadlines,
-    with SpiffWorkflow's timer clock frozen on Tue 2026-03-24."""
-    recorder = ClockRecorder()
-    monkeypatch.setattr(lib, "script_engine", lambda _value: make_script_engine({"deadline": real_deadline, "case_clock": recorder,
-                                                                                 **SCRIPT_FUNCTIONS}))
-    return recorder.events
-
+# The library's fixtures (``specs``, ``roundtrip``, ``frozen_timer_clock``, ``clock_calls``) are in tests/conftest.py.
 
 FILE_CASE = {"filing_decision": "file", "case_cause": "销售不符合标准的商品", "filed_on": "2026-03-03",
              "assigned_handlers": ["officer1", "officer2"], "filing_opinion": "同意立案"}
-SUBMIT = {"submitted_materials": ["report", "evidence"], "materials_complete": True, "submitted_at": "2026-03-20T09:00:00+08:00"}
-CHECKS = {k: "ok" for k in ("check_authority", "check_competence", "check_procedure", "check_facts", "check_evidence",
-                            "check_law", "check_discretion", "check_documents")}
-APPROVE = {**CHECKS, "check_crime_transfer": "no", "review_outcome": "approve", "review_opinion": "同意", "reviewed_on": "2026-03-24"}
-RETURN = {**APPROVE, "check_discretion": "problem", "review_outcome": "return", "review_opinion": "听证后裁量理由不充分",
-          "problems_found": "补充说明从轻理由"}
-HEARING_REQUEST = {"hearing_requested": True, "hearing_requested_on": "2026-03-25", "hearing_request_form": "written"}
 STAFF = {"hearing_host": ["host1"], "hearing_clerk": ["clerk1"], "recusal_requested": False, "designated_on": "2026-03-26"}
-
-
-def hearing_notice(hearing_date: str, served_on: str = "2026-03-26") -> dict:
-    return {"hearing_date": hearing_date, "hearing_time": "09:30", "hearing_place": "本局第一听证室", "hearing_public": True,
-            "hearing_notice_service_method": "direct", "hearing_notice_served_on": served_on}
-
-
-CONDUCT = {"hearing_held_on": "2026-04-08", "attendance": "attended", "investigators_statement": "事实、证据和处罚建议",
-           "party_defence": "主张初次违法，请求从轻"}
-RECORD = {"record_summary": "双方质证", "party_signature": "refused", "refusal_note": "当事人拒绝签字，主持人已注明"}
-HEARING_REPORT = {"hearing_report_summary": "事实清楚，当事人初次违法", "hearing_recommended_outcome": "penalty",
-                  "hearing_recommended_fine": 120000, "hearing_recommended_penalty": "罚款12万元", "hearing_report_on": "2026-04-10"}
-SUPPLEMENT = {"supplement_actions": "补充从轻理由", "proposed_outcome": "penalty", "penalty_kind": "fine", "proposed_fine": 110000,
-              "proposed_penalty": "罚款11万元", "resubmitted_at": "2026-04-14T09:00:00+08:00"}
 
 
 def to_notice(run: Run, fine: float, **flags):

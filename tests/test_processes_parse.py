@@ -10,30 +10,36 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from pathlib import Path
 
 import jsonschema
 import pytest
 from lxml import etree
-from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.specs.event_definitions import timer as timer_module
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import UserTask
-from SpiffWorkflow.util.task import TaskState
 
 from engine.deadlines.holidays import load_seed_time_limits
 from engine.definitions.hitpolicy import SUPPORTED as SUPPORTED_HIT_POLICIES
 from engine.expressions import make_script_engine
 from engine.policy.roles import CREDENTIAL_KINDS, LANE_ROLES, TASK_PROPERTIES
 from engine.runtime.case_clock import ClockRecorder
-from engine.runtime.execution import SCRIPT_FUNCTIONS
+from tests.support.library import FAR_FUTURE, FORMS, LONG_AGO, PROCESSES, Run, case, validate_form
+from tests.support.sample_forms import (
+    CLOSE,
+    FILE_CASE,
+    FILING_RECORD,
+    INVESTIGATION,
+    LEAD_FILE,
+    LEAD_NOT_FILE,
+    PAID,
+    SERVE,
+    SIMPLIFIED_CLOSING,
+    SIMPLIFIED_DECISION,
+    STATEMENT,
+    decision,
+    notice,
+    report,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-PROCESSES = ROOT / "processes"
-FORMS = ROOT / "forms"
+# The library's fixtures (``parser``, ``specs``, ``roundtrip``, ``frozen_timer_clock``) are in tests/conftest.py.
 
 ALLOWED_LANES = set(LANE_ROLES)
 ALLOWED_PROPERTIES = set(TASK_PROPERTIES)
@@ -73,24 +79,6 @@ FLOW_NODES = (
 
 
 # --------------------------------------------------------------------------------------------- parsing
-def parse_library() -> SpiffBpmnParser:
-    parser = SpiffBpmnParser(validator=VALIDATOR)
-    parser.add_dmn_files([str(p) for p in sorted(PROCESSES.glob("*.dmn"))])  # DMN before the BPMN using it
-    parser.add_bpmn_files([str(p) for p in sorted(PROCESSES.glob("*.bpmn"))])
-    return parser
-
-
-@pytest.fixture(scope="module")
-def parser() -> SpiffBpmnParser:
-    return parse_library()
-
-
-@pytest.fixture(scope="module")
-def specs(parser):
-    """process id -> (spec, subprocess specs) for every process in the library."""
-    return {pid: (parser.get_spec(pid), parser.get_subprocess_specs(pid)) for pid in parser.get_process_ids()}
-
-
 def user_task_specs(specs):
     seen = {}
     for spec, subprocess_specs in specs.values():
@@ -168,6 +156,7 @@ def test_form_is_valid_json_schema(path):
             "checkbox",
             "rows",
             "officers",
+            "evidence",  # ids of the case's evidence items (issue 16)
         }, name
         if "enum" in prop:
             assert set(prop["x-enum-labels"]) == set(prop["enum"]), name
@@ -215,99 +204,6 @@ def test_dmn_has_diagram_and_supported_hit_policy(path):
 
 
 # --------------------------------------------------------------------------------------------- running
-SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
-FAR_FUTURE = "2099-01-01T00:00:00+08:00"
-LONG_AGO = "2000-01-01T00:00:00+08:00"
-
-
-def script_engine(deadline_value: str) -> PythonScriptEngine:
-    # zhifa's restricted engine, with a fixed deadline and a case clock that only records calls.
-    return make_script_engine({"deadline": lambda key, start: deadline_value, "case_clock": ClockRecorder(), **SCRIPT_FUNCTIONS})
-
-
-class Run:
-    """Drives one process instance the way an officer would, through READY user tasks only."""
-
-    def __init__(self, specs, process_id: str, case: dict, roundtrip: bool, deadline: str = FAR_FUTURE):
-        spec, subprocess_specs = specs[process_id]
-        self.roundtrip = roundtrip
-        self.deadline = deadline
-        self.wf = BpmnWorkflow(spec, subprocess_specs)
-        self.wf.script_engine = script_engine(deadline)
-        start = self.wf.get_next_task(state=TaskState.READY)
-        start.data.update(case)
-        self.wf.do_engine_steps()
-        self.done: list[str] = []
-        self._save_and_reload()
-
-    def _save_and_reload(self):
-        if self.roundtrip:
-            self.wf = SERIALIZER.deserialize_json(SERIALIZER.serialize_json(self.wf))
-            self.wf.script_engine = script_engine(self.deadline)
-
-    def ready(self) -> list[str]:
-        return sorted(t.task_spec.bpmn_id for t in self.wf.get_tasks(state=TaskState.READY, manual=True))
-
-    def complete(self, bpmn_id: str, data: dict | None = None):
-        tasks = [t for t in self.wf.get_tasks(state=TaskState.READY, manual=True) if t.task_spec.bpmn_id == bpmn_id]
-        assert tasks, f"{bpmn_id} is not ready; ready: {self.ready()}"
-        task = tasks[0]
-        task.data.update(data or {})
-        task.run()
-        self.wf.do_engine_steps()
-        self.done.append(bpmn_id)
-        self._save_and_reload()
-
-    def fire_timers(self):
-        self.wf.refresh_timers()
-        self.wf.do_engine_steps()
-        self._save_and_reload()
-
-    @property
-    def data(self) -> dict:
-        return self.wf.last_task.data if self.wf.is_completed() else self.wf.get_next_task(state=TaskState.READY).data
-
-
-@pytest.fixture(params=[False, True], ids=["straight", "roundtrip"])
-def roundtrip(request):
-    return request.param
-
-
-def case(party_type="citizen", penalty_kind="fine", proposed_fine=0, **extra):
-    return {
-        "case_number": "X市监处罚〔2026〕1号",
-        "party_type": party_type,
-        "party_name": "张三",
-        "unit_code": "U01",
-        "violation": "未按规定明码标价",
-        "penalty_kind": penalty_kind,
-        "proposed_fine": proposed_fine,
-        "discretion_tier_raise": 0,  # what start_case gives every case (engine/runtime/cases.py CASE_DEFAULTS)
-        **extra,
-    }
-
-
-# --- sample form data (as the forms in forms/ would submit it)
-SIMPLIFIED_DECISION = {
-    "co_handlers": ["officer2"],
-    "credentials_shown": True,
-    "decision_number": "当场〔2026〕0001",
-    "decided_at": "2026-03-02T10:00:00+08:00",
-    "decided_place": "某市某路1号",
-    "facts_and_reasons": "未明码标价",
-    "legal_basis": "《价格法》第十三条",
-    "party_statement": "无",
-    "party_signature": "signed",
-}
-FILING_RECORD = {"filed_with": "法制科", "filed_on": "2026-03-03", "filing_materials": ["decision_stub"]}
-SIMPLIFIED_CLOSING = {"closing_summary": "执行完毕", "closed_on": "2026-03-20"}
-
-
-def validate_form(form: str, data: dict):
-    schema = json.loads((FORMS / f"{form}.json").read_text(encoding="utf-8"))
-    jsonschema.Draft202012Validator(schema).validate(data)
-
-
 @pytest.mark.parametrize(
     ("party_type", "penalty_kind", "fine", "eligible"),
     [
@@ -397,90 +293,6 @@ def test_simplified_forms_reject_out_of_range_collection():
 
 
 # --- ordinary procedure
-LEAD_FILE = {
-    "lead_source": "complaint",
-    "lead_received_on": "2026-03-02",
-    "lead_summary": "举报未明码标价",
-    "verification_findings": "情况属实",
-    "filing_recommendation": "file",
-    "recommendation_reason": "涉嫌违法",
-}
-LEAD_NOT_FILE = {**LEAD_FILE, "filing_recommendation": "not_file", "not_file_reason": "minor_corrected"}
-FILE_CASE = {
-    "filing_decision": "file",
-    "case_cause": "未明码标价案",
-    "filed_on": "2026-03-05",
-    "assigned_handlers": ["officer1", "officer2"],
-    "filing_opinion": "同意立案",
-}
-INVESTIGATION = {
-    "co_investigators": ["officer2"],
-    "evidence_items": [{"name": "现场照片", "kind": "audiovisual", "source": "现场拍摄", "collected_on": "2026-03-06"}],
-    "investigation_summary": "查明事实",
-    "evidence_preservation_needed": False,
-}
-
-
-def report(outcome="penalty", kind="fine", fine=2000, **flags):
-    data = {
-        "facts_found": "未明码标价",
-        "evidence_summary": "照片",
-        "legal_basis": "《价格法》第十三条",
-        "violation_code": "other",
-        "discretion_tier": "general",
-        "proposed_outcome": outcome,
-        "penalty_kind": kind,
-        "proposed_fine": fine,
-        "proposed_penalty": f"罚款{fine}元",
-        "mitigated_below_minimum": False,
-        "complex_case": False,
-        "major_public_interest": False,
-        "report_date": "2026-03-20",
-        **flags,
-    }
-    validate_form("investigation_report", data)
-    return data
-
-
-def notice(fine, served_on="2026-03-23"):
-    return {
-        "notified_facts": "未明码标价",
-        "notified_basis": "《价格法》",
-        "notified_penalty": f"罚款{fine}元",
-        "notified_fine": fine,
-        "hearing_right_informed": False,
-        "notice_service_method": "direct",
-        "notice_served_on": served_on,
-    }
-
-
-STATEMENT = {
-    "statement_waived": False,
-    "statement_received_on": "2026-03-25",
-    "statement_form": "written",
-    "statement_content": "初次违法",
-    "statement_recheck": "部分属实",
-    "statement_adopted": "partly",
-}
-
-
-def decision(outcome="penalty", fine=None):
-    data = {"decision_outcome": outcome, "decision_reasoning": "事实清楚", "decided_on": "2026-04-01"}
-    if outcome == "penalty":
-        data.update({"decided_penalty_kind": "fine", "decided_fine": fine, "decided_penalty": f"罚款{fine}元"})
-    validate_form("penalty_decision", data)
-    return data
-
-
-SERVE = {"service_method": "direct", "served_on": "2026-04-02", "service_recipient": "张三"}
-CLOSE = {"closing_reason": "executed", "closing_summary": "执行完毕", "closed_on": "2026-04-30"}
-
-
-def PAID(amount: float, paid_on: str) -> dict:  # noqa: N802 - reads as the constant it replaces
-    """The payment step's data for one payment in full (forms/payment_record.json)."""
-    return {"execution_action": "record", "payments": [{"paid_on": paid_on, "amount": amount, "method": "bank"}]}
-
-
 def file_and_investigate(run):
     run.complete("register_lead", LEAD_FILE)
     run.complete("file_case", FILE_CASE)
@@ -637,23 +449,6 @@ def test_legal_review_required_follows_the_major_decision_list(specs, party_type
         assert CJK.search(run.data["legal_review_reason"]) and "assigned_handlers" not in run.data
     else:
         assert run.data["legal_review_required"] is False
-
-
-class FrozenTimerClock(dt.datetime):
-    """Stands in for SpiffWorkflow's timer-module clock (zhifa's engine/clock does the same)."""
-
-    at = dt.datetime(2026, 3, 24, 9, 0, tzinfo=dt.UTC)
-
-    @classmethod
-    def now(cls, tz=None):
-        return cls.at.astimezone(tz) if tz else cls.at
-
-
-@pytest.fixture
-def frozen_timer_clock(monkeypatch):
-    monkeypatch.setattr(timer_module, "datetime", FrozenTimerClock)
-    monkeypatch.setattr(FrozenTimerClock, "at", dt.datetime(2026, 3, 24, 9, 0, tzinfo=dt.UTC))
-    return FrozenTimerClock
 
 
 def test_statement_period_expiry_counts_as_waiver(specs, roundtrip, frozen_timer_clock):

@@ -15,7 +15,7 @@ from engine.models import Publication, Task, db
 from engine.publication.publish import mask_text, request_withdrawal, sweep_publications
 from engine.runtime import complete_task, fire_due_timers, start_case
 from tests.conftest import DATA, deploy_dir, user
-from tests.test_documents import DECISION
+from tests.support.documents import DECISION
 
 SH = clock.SHANGHAI
 
@@ -145,7 +145,7 @@ def test_a_changed_decision_replaces_the_published_one(ctx, people, bundle, froz
     old = db.session.get(Document, first.document_id)
     # The changed decision: a new 行政处罚决定书 with its own number (documents are never edited).
     values = {c.name: getattr(old, c.name) for c in Document.__table__.columns if c.name != "id"}
-    values.update(serial=old.serial + 1, number="X市监处罚〔2026〕2号", created_at=clock.now())
+    values.update(serial=old.serial + 1, number="X市监处罚〔2026〕2号", created_at=clock.now(), verify_code="CHANGED234")
     values["sha256"] = document_hash(values)
     db.session.add(Document(**values))
     db.session.commit()
@@ -185,7 +185,8 @@ def test_edited_publication_is_detected_by_verification(ctx, people, bundle, fro
 
 
 def test_unit_head_withdraws_from_the_case_page_and_officers_may_not(app, people, bundle, frozen):
-    from tests.test_web_pages import csrf, login
+    from tests.support.web import login
+    from tests.support.web import page_csrf as csrf
 
     with app.app_context():
         case_id = decide()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 import zipfile
 
 from sqlalchemy import select, update
@@ -14,7 +12,9 @@ from engine.casefile.export import export_case_file
 from engine.models import AuditEvent, Task, db
 from engine.runtime import complete_task, start_case
 from tests.conftest import user
-from tests.test_web_pages import LEAD, csrf, login
+from tests.support.case_file import rewrite, run_verify
+from tests.support.web import LEAD, login
+from tests.support.web import page_csrf as csrf
 
 
 def worked_case(app) -> int:
@@ -30,26 +30,6 @@ def worked_case(app) -> int:
         complete_task(user("a_handler1"), task.id, LEAD)
         db.session.remove()
         return case.id
-
-
-def run_verify(tmp_path, content: bytes) -> subprocess.CompletedProcess[str]:
-    """Exactly what the README tells a reader to do: the enclosed verify.py, Python only, offline."""
-    path = tmp_path / "case.zip"
-    path.write_bytes(content)
-    script = zipfile.ZipFile(path).read("verify.py")
-    (tmp_path / "verify.py").write_bytes(script)
-    return subprocess.run([sys.executable, "-I", str(tmp_path / "verify.py"), str(path)], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=60)
-
-
-def rewrite(content: bytes, name: str, change) -> bytes:  # noqa: ANN001
-    source = zipfile.ZipFile(io.BytesIO(content))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for item in source.namelist():
-            data = source.read(item)
-            target.writestr(item, change(data) if item == name else data)
-    return out.getvalue()
 
 
 def test_exported_case_file_verifies_offline_and_every_tampering_is_found(app, people, frozen, tmp_path):

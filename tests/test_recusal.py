@@ -11,10 +11,10 @@ from engine.errors import Forbidden
 from engine.models import AuditEvent, Document, Notification, Recusal, db
 from engine.runtime.recusal import decide_recusal, request_recusal
 from tests.conftest import make_user, user
-from tests.test_case_officers import claim, filed
-from tests.test_case_officers import drv as drv  # noqa: F401  (the fixture)
-from tests.test_processes_parse import LEAD_FILE
-from tests.test_scenarios_procedures import COMPANY, FILE_CASE, INVESTIGATION, Driver
+from tests.support.driver import Driver
+from tests.support.officers import claim, filed
+from tests.support.sample_forms import LEAD_FILE
+from tests.support.scenarios import COMPANY, FILE_CASE, INVESTIGATION
 
 ART_43 = "第四十三条"
 WHY = "承办人与当事人法定代表人系近亲属"

@@ -23,8 +23,9 @@ from engine.runtime import complete_task, start_case
 from engine.runtime.case_clock import start_excluded_period
 from engine.runtime.instance import find_task, open_session
 from tests.conftest import DATA, PASSWORD, deploy_dir, user
-from tests.test_processes_parse import STATEMENT, decision, notice
-from tests.test_scenarios_procedures import run, to_report  # noqa: F401  (the procedure driver and its fixture)
+from tests.support.driver import run  # noqa: F401  (the procedure driver's fixture)
+from tests.support.sample_forms import STATEMENT, decision, notice
+from tests.support.scenarios import to_report
 
 REPORT = {"facts_found": "当事人销售超过保质期的食品。", "proposed_fine": 5000}
 ABOVE_NOTICE = {"decided_penalty_kind": "fine", "decided_fine": 8000}

@@ -20,7 +20,7 @@ from engine.models import AuditEvent, ProcessInstance, Task, User, db
 from engine.runtime import start_case
 from tests.conftest import user
 from tests.serving import free_port, post, postgresql_only, processes, wait_http, wait_started
-from tests.test_workers import CREATED_AT, _calendar_for_the_real_date, _create_waiting_cases, _progress
+from tests.support.waiting_cases import CREATED_AT, calendar_for_the_real_date, create_waiting_cases, progress
 
 pytestmark = postgresql_only
 
@@ -35,8 +35,8 @@ def test_two_web_servers_and_two_workers_one_winner_per_task_each_timer_once(app
     with app.app_context():
         handler = user("a_handler1")
         with clock.use_clock(clock.FrozenClock(CREATED_AT)):
-            _create_waiting_cases(TIMERS)
-        _calendar_for_the_real_date()
+            create_waiting_cases(TIMERS)
+        calendar_for_the_real_date()
         for i in range(2 * TASKS):
             start_case(handler, "mini", {"party_type": "citizen", "party_name": f"当事人{i}"}, {"proposed_fine": 100})
         tokens = {name: issue_token(user(name)) for name in OFFICERS}
@@ -45,7 +45,7 @@ def test_two_web_servers_and_two_workers_one_winner_per_task_each_timer_once(app
                                            .order_by(Task.case_id)))
         versions = dict(db.session.execute(select(ProcessInstance.id, ProcessInstance.version)).all())
         db.session.remove()
-        assert len(task_ids) == 2 * TASKS and _progress()[0] == TIMERS
+        assert len(task_ids) == 2 * TASKS and progress()[0] == TIMERS
     claims, completions = task_ids[:TASKS], task_ids[TASKS:]
 
     ports = (free_port(), free_port())
@@ -62,9 +62,9 @@ def test_two_web_servers_and_two_workers_one_winner_per_task_each_timer_once(app
 
         deadline = time.monotonic() + 40
         with app.app_context():
-            while time.monotonic() < deadline and _progress()[:2] != (0, TIMERS) and not _progress()[2]:
+            while time.monotonic() < deadline and progress()[:2] != (0, TIMERS) and not progress()[2]:
                 time.sleep(0.2)
-            due, decide, errors = _progress()
+            due, decide, errors = progress()
         log = group.tails()
 
     for outcome in (claimed, completed):

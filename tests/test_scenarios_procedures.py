@@ -10,16 +10,15 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from engine import clock
 from engine.errors import Forbidden
 from engine.models import ProcessInstance, Task, db
 from engine.runtime import claim_task, complete_task, start_case
 from engine.runtime.case_clock import extend_case_clock
 from tests.conftest import ROOT, deploy_dir, make_user, user
 from tests.support import driver as support
+from tests.support.commitment import CLOSING, COMMIT, DECLINE, REGISTER, REPORTED, VERIFIED
 from tests.support.driver import Driver
-from tests.test_procedure_commitment import CLOSING, COMMIT, DECLINE, REGISTER, REPORTED, VERIFIED
-from tests.test_procedure_hearing import (
+from tests.support.hearing import (
     APPROVE,
     CONDUCT,
     HEARING_REPORT,
@@ -30,7 +29,7 @@ from tests.test_procedure_hearing import (
     SUPPLEMENT,
     hearing_notice,
 )
-from tests.test_processes_parse import (
+from tests.support.sample_forms import (
     CLOSE,
     FILING_RECORD,
     LEAD_FILE,
@@ -38,39 +37,20 @@ from tests.test_processes_parse import (
     PAID,
     SERVE,
     SIMPLIFIED_CLOSING,
-    SIMPLIFIED_DECISION,
     STATEMENT,
     decision,
     notice,
     report,
 )
+from tests.support.scenarios import CITIZEN, COMPANY, FILE_CASE, INVESTIGATION, ISSUE, SH, at, onspot, to_report
 
-SH = clock.SHANGHAI
-FILE_CASE = {"filing_decision": "file", "case_cause": "违法经营案", "filed_on": "2026-03-03",
-             "assigned_handlers": ["a_handler1", "a_handler2"], "filing_opinion": "同意立案"}
-INVESTIGATION = {"co_investigators": ["a_handler2"], "investigation_summary": "查明事实", "evidence_preservation_needed": False,
-                 "evidence_items": [{"name": "现场照片", "kind": "audiovisual", "source": "现场拍摄", "collected_on": "2026-03-06"}]}
 STAFF = {"hearing_host": ["a_host"], "hearing_clerk": ["a_clerk"], "recusal_requested": False, "designated_on": "2026-03-26"}
-ISSUE = {"decision_issued_on": "2026-04-17", "payment_instructions": "银行", "reconsideration_body": "某市人民政府",
-         "court": "某区人民法院"}
 
 
-run = support.run  # the scenario fixture (tests/support/driver.py); other modules import it from here too
-
-
-def at(day: str, hour: int = 10) -> dt.datetime:
-    return dt.datetime.fromisoformat(day).replace(hour=hour, tzinfo=SH)
-
-
-CITIZEN = {"party_type": "citizen", "party_name": "张三"}
-COMPANY = {"party_type": "organization", "party_name": "某某商贸有限公司"}
+run = support.run  # the scenario fixture (tests/support/driver.py)
 
 
 # ------------------------------------------------------------------------------------------ simplified
-def onspot(kind: str, fine: float, **extra) -> dict:
-    return {**SIMPLIFIED_DECISION, "co_handlers": ["a_handler2"], "decision_penalty_kind": kind, "decision_fine": fine, **extra}
-
-
 def test_simplified_warning(run):
     run.start("simplified", CITIZEN, {"violation": "占道经营", "penalty_kind": "warning", "proposed_fine": 0})
     run.complete("onspot_decision", "a_handler1", onspot("warning", 0))
@@ -107,14 +87,6 @@ def test_simplified_refuses_a_fine_over_its_threshold(run):
 
 
 # ------------------------------------------------------------------------------------------ ordinary
-def to_report(run: Driver, fine: float, party=COMPANY, **flags) -> None:
-    run.start("ordinary", party, {"violation": "未明码标价", "penalty_kind": "fine", "proposed_fine": fine})
-    run.complete("register_lead", "a_handler1", LEAD_FILE)
-    run.complete("file_case", "a_head", FILE_CASE)
-    run.complete("investigate", "a_handler1", INVESTIGATION)
-    run.complete("investigation_report", "a_handler1", report(fine=fine, **flags))
-
-
 def finish_penalty(run: Driver, fine: float) -> None:
     run.complete("issue_penalty_decision", "a_handler1", ISSUE)
     run.complete("serve_decision", "a_handler2", SERVE)

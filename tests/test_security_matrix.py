@@ -28,7 +28,8 @@ from engine import clock
 from engine.models import Credential, Deployment, ProcessInstance, TimeLimit, db
 from engine.policy.roles import ALL_ROLES, LANE_ROLES
 from tests.conftest import PASSWORD, make_user, user
-from tests.test_web_security import form_inputs, start
+from tests.support.routes import requests
+from tests.support.web import form_inputs, start
 
 PUBLIC = "public"
 LOGGED_IN = "logged in"
@@ -42,8 +43,13 @@ ACCESS: dict[str, str | tuple[str, ...]] = {
     "auth.login": PUBLIC, "auth.logout": PUBLIC, "i18n.switch_language": PUBLIC,
     "inbox.index": LOGGED_IN, "inbox.claim": LOGGED_IN, "inbox.unclaim": LOGGED_IN, "inbox.reassign": LOGGED_IN,
     "tasks.show": LOGGED_IN, "notifications.index": LOGGED_IN, "notifications.mark_read": LOGGED_IN,
+    # issue 17: the case list (scoped per role by the query), drafts and comments (the engine scopes them to the
+    # user's unit and task), the officer's own digest address, the administrators' delivery settings
+    "case_list.index": LOGGED_IN, "workspace.save": LOGGED_IN, "workspace.comment_on_task": LOGGED_IN,
+    "workspace.comment_on_case": LOGGED_IN, "notifications.preferences": LOGGED_IN, "notifications.delivery": ADMIN,
     "cases.show": LOGGED_IN, "cases.diagram": LOGGED_IN, "cases.record": LOGGED_IN, "cases.new": STARTERS,
     "cases.withdraw_publication": LOGGED_IN,
+    "party.edit": LOGGED_IN,  # 更正当事人信息: the engine refuses other roles and ended cases (the page says why)
     # 中止/恢复/终止调查, 延长办案期限 (agency head) and excluded periods (officers): the engine refuses the
     # others, and the page shows its message (a flash, not a 403 page)
     **{f"cases.{name}": LOGGED_IN for name in ("suspend", "resume", "terminate", "extend_clock", "start_excluded",
@@ -51,6 +57,7 @@ ACCESS: dict[str, str | tuple[str, ...]] = {
     # 回避 and re-designating handlers: the engine refuses the wrong role, the page shows why (a flash)
     **{f"cases.{name}": LOGGED_IN for name in ("request_recusal", "decide_recusal", "designate")},
     "public.penalties": PUBLIC, "public.feed": PUBLIC,  # 行政处罚决定公示
+    "verify.verify": PUBLIC,  # 文书核验 (QR code): organ, type, number, date and status only; rate-limited
     "documents.show": LOGGED_IN, "documents.pdf": LOGGED_IN,
     "supervision.dashboard": SUPERVISORS, "supervision.data": SUPERVISORS, "supervision.export": SUPERVISORS,
     **{f"designer.{name}": DESIGNERS for name in ("index", "deploy", "discard", "draft", "edit", "migrate", "create", "options",
@@ -58,18 +65,21 @@ ACCESS: dict[str, str | tuple[str, ...]] = {
     # /admin (Flask-Admin): administrators only
     **{endpoint: ADMIN for endpoint in (
         "admin.index", "calendar.index", "calendar.edit", "credentials.index", "credentials.edit", "credentials.delete",
-        "credentials.create", "document_types.index", "document_types.edit", "incidents.index", "incidents.retry",
+        "credentials.create", "document_types.index", "document_types.edit", "document_types.text", "incidents.index", "incidents.retry",
         "record_verify.index", "roles.index", "time_limits.index", "time_limits.edit", "time_limits.preview", "units.index",
         "units.edit", "units.create", "users.index", "users.edit", "users.password", "users.tokens", "users.create",
         "form_numbers.index", "form_numbers.detail", "form_numbers.withdraw",
+        "agencies.index", "agencies.create", "agencies.edit", "agencies.units", "agencies.seal",
         *(f"{view}.{action}" for view in ("audit_log", "deployments")
           for action in ("index_view", "action_view", "ajax_lookup", "ajax_update", "delete_view", "details_view", "edit_view",
                          "export", "create_view")))},
     "admin.static": PUBLIC,
     # /api/v1
     "api.openapi": PUBLIC,
+    "api.update_case_party": LOGGED_IN,
     "api.list_cases": LOGGED_IN, "api.create_case": LOGGED_IN, "api.read_case": LOGGED_IN, "api.extend_clock": LOGGED_IN,
     "api.case_document": LOGGED_IN, "api.case_document_pdf": LOGGED_IN, "api.withdraw_publication": LOGGED_IN,
+    "api.read_start_form": LOGGED_IN,  # may_start says whether the user may start one
     "api.list_tasks": LOGGED_IN, "api.read_task": LOGGED_IN, "api.claim": LOGGED_IN, "api.unclaim": LOGGED_IN,
     "api.reassign": LOGGED_IN, "api.complete": LOGGED_IN,
     "api.list_deployments": LOGGED_IN, "api.read_deployment": LOGGED_IN, "api.download_deployment_file": LOGGED_IN,
@@ -81,6 +91,13 @@ ACCESS: dict[str, str | tuple[str, ...]] = {
     "api.suspend": ("agency_head",), "api.resume": ("agency_head",), "api.terminate": ("agency_head",),
     "api.create_recusal": tuple(LANE_ROLES), "api.decide_recusal": ("agency_head",), "api.designate_handlers": ("unit_head",),
     "api.start_excluded": ("handler", "unit_head", "agency_head"), "api.end_excluded": ("handler", "unit_head", "agency_head"),
+    # evidence (issue 16): who may add or withdraw is the engine's decision per case (officers of its unit, not
+    # recused, case not closed); reading follows the case's scope
+    **{f"api.{name}": LOGGED_IN for name in ("upload_evidence", "case_evidence", "start_evidence_upload", "put_upload_chunk",
+                                             "read_upload", "complete_evidence_upload", "read_evidence", "withdraw",
+                                             "evidence_content", "evidence_thumbnail")},
+    # the evidence pages (webui/evidence.py): the item is looked up under the case, in the case's scope
+    **{f"evidence.{name}": LOGGED_IN for name in ("show", "content", "thumb", "withdraw")},
     "api.compute_deadline": LOGGED_IN, "api.tick": ADMIN, "api.list_incidents": ADMIN, "api.retry_incident": ADMIN,
 }
 PRINCIPALS = [None, *sorted(ALL_ROLES)]  # None: anonymous
@@ -147,6 +164,8 @@ def world(app: Flask, people: dict[str, int], mini: int, frozen: clock.FrozenClo
     with app.app_context():
         found = {
             "case_id": case_id, "task_id": task_id, "document_id": 1, "n": 1, "range_id": 1, "year": 2026, "table": "open_cases",
+            "evidence_id": 1, "upload_id": "no-such-upload", "code": "AAAAAAAAAA",
+            "agency_id": 1,
             "key": db.session.query(TimeLimit.key).order_by(TimeLimit.key).first()[0],
             "deployment_id": db.session.query(Deployment.id).scalar(), "from_id": mini, "to_id": mini,
             "instance_id": db.session.query(ProcessInstance.id).filter_by(case_id=case_id).scalar(),
@@ -156,18 +175,6 @@ def world(app: Flask, people: dict[str, int], mini: int, frozen: clock.FrozenClo
         }
         db.session.remove()
     yield found
-
-
-def requests(app: Flask, world: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
-    """(endpoint, method, url) for every route: GET where it answers GET, then POST/PUT; logout last."""
-    rules = sorted((r for r in app.url_map.iter_rules() if r.endpoint != "static"), key=lambda r: (r.endpoint == "auth.logout", r.rule))
-    for rule in rules:
-        url = rule.rule
-        for name in rule.arguments:
-            url = re.sub(rf"<(?:[a-z]+:)?{name}>", str(world[name]), url)
-        for method in ("GET", "POST", "PUT"):
-            if method in (rule.methods or ()):
-                yield rule.endpoint, method, url
 
 
 def judge(access: str | tuple[str, ...], role: str | None, url: str, status: int, location: str) -> str | None:

@@ -33,7 +33,7 @@ from engine.models import Case, ProcessInstance, Task, db
 from engine.runtime import complete_task, start_case
 from engine.runtime.instance import ready_user_tasks
 from tests.conftest import START, user
-from tests.test_definitions import (
+from tests.support.bundles import (
     MINI_BPMN,
     MINI_DMN,
     PARTY,
@@ -47,7 +47,7 @@ from tests.test_definitions import (
     with_file,
     xml_text,
 )
-from tests.test_web_security import form_inputs, logged_in
+from tests.support.web import form_inputs, logged_in
 
 STORING = "\n".join([
     "opened = today()",

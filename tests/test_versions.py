@@ -12,7 +12,7 @@ from engine.definitions import BundleFile, deploy_bundle
 from engine.definitions.versions import diff_deployments, validate_files
 from engine.models import ActiveProcess, AuditEvent, Deployment, db
 from tests.conftest import DATA
-from tests.test_definitions import edited, mini_bundle, original
+from tests.support.bundles import edited, mini_bundle, original
 
 MINI_BPMN = "processes/mini.bpmn"
 MINI_DMN = "processes/mini_review_required.dmn"

@@ -7,22 +7,9 @@ import re
 import pytest
 
 from engine.models import Notification, Task, db
-from tests.conftest import PASSWORD, ROOT, deploy_dir
-
-LEAD = {
-    "lead_source": "complaint", "lead_received_on": "2026-03-02", "lead_summary": "举报未明码标价",
-    "verification_findings": "情况属实", "filing_recommendation": "file", "recommendation_reason": "涉嫌违法",
-}
-
-
-def csrf(page: str) -> str:
-    return page.split('name="csrf_token" value="')[1].split('"')[0]
-
-
-def login(client, username: str) -> None:
-    token = csrf(client.get("/login").get_data(as_text=True))
-    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert r.status_code == 302
+from tests.conftest import ROOT, deploy_dir
+from tests.support.web import LEAD, login
+from tests.support.web import page_csrf as csrf
 
 
 @pytest.fixture
@@ -45,7 +32,8 @@ def officer(app, shipped, frozen):
 def start_ordinary(client, party_name: str = "某某超市有限公司") -> int:
     token = csrf(client.get("/cases/new").get_data(as_text=True))
     r = client.post("/cases/new", data={
-        "csrf_token": token, "party_type": "organization", "party_name": party_name, "violation": "未明码标价",
+        "csrf_token": token, "party_type": "organization", "party_name": party_name, "party_credit_code": "91310000MA1FL1234Q",
+        "party_address": "X市Y区幸福路1号", "party_legal_rep": "李四", "violation": "未明码标价",
         "penalty_kind": "fine", "proposed_fine": "5000.50", "procedure": "ordinary", "action": "start",
     })
     assert r.status_code == 302, r.get_data(as_text=True)
@@ -134,7 +122,8 @@ def test_unit_head_sees_who_may_not_take_a_task_and_reassigns_it(app, officer):
     handler2 = officer("a_handler2")
     page = handler2.get("/").get_data(as_text=True)
     assert f'data-task-id="{task.id}"' in page
-    assert re.search(r'id="bell"[^>]*>.*?<span class="count[^"]*">1</span>', page, re.S)
+    # Two unread: the step offered to the pool when it was created (issue 17), then assigned to a_handler2.
+    assert re.search(r'id="bell"[^>]*>.*?<span class="count[^"]*">2</span>', page, re.S)
 
 
 def test_officers_field_offers_only_eligible_officers(app, officer):

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from markupsafe import escape
 
 from engine import clock
-from engine.models import Task, db
-from engine.runtime import start_case
-from tests.conftest import PASSWORD, user
+from engine.models import db
+from tests.conftest import PASSWORD
+from tests.support.web import assignee, form_inputs, logged_in, start
+from tests.support.web import client_csrf as csrf
 
 PAYLOADS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>']
 
@@ -113,63 +112,15 @@ def test_login_never_redirects_to_another_site(app: Flask, people: dict[str, int
 
 # --- helpers -------------------------------------------------------------------------------------
 
-def start(app: Flask, party_name: str = "某某食品有限公司") -> tuple[int, str]:
-    """A mini case filed by a_handler1 in unit A; returns (case id, its open 登记 task id)."""
-    with app.app_context():
-        case = start_case(user("a_handler1"), "mini", {"party_type": "organization", "party_name": party_name},
-                          {"proposed_fine": 100})
-        task_id = db.session.query(Task.id).filter_by(case_id=case.id, status="open").scalar()
-        db.session.remove()
-        return case.id, task_id
-
-
-def assignee(app: Flask, task_id: str) -> int | None:
-    with app.app_context():
-        task = db.session.get(Task, task_id)
-        assert task is not None and task.status == "open"
-        found = task.assignee_id
-        db.session.remove()
-        return found
-
-
-def logged_in(app: Flask, username: str) -> FlaskClient:
-    client = app.test_client()
-    token = form_inputs(client.get("/login").get_data(as_text=True))["csrf_token"]
-    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert r.status_code == 302, f"login as {username}: {r.status_code}"
-    return client
-
-
-def csrf(client: FlaskClient) -> str:
-    return form_inputs(client.get("/").get_data(as_text=True))["csrf_token"]
-
-
 def assert_escaped(page: str, payload: str, where: str) -> None:
     assert payload not in page, f"raw payload on {where}"
     assert "<img src=x" not in page and "<script>alert" not in page, f"injected markup on {where}"
     assert str(escape(payload)) in page, f"escaped payload {escape(payload)} missing on {where}"
 
 
-def form_inputs(page: str) -> dict[str, str]:
-    """name -> value of the page's <input> elements (the first of each name)."""
-    class Inputs(HTMLParser):
-        def __init__(self) -> None:
-            super().__init__()
-            self.found: dict[str, str] = {}
-
-        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-            named = dict(attrs)
-            if tag == "input" and named.get("name"):
-                self.found.setdefault(named["name"] or "", named.get("value") or "")
-
-    parser = Inputs()
-    parser.feed(page)
-    return parser.found
-
-
 def test_ids_beyond_the_integer_columns_are_not_found_on_every_database(app, people):
     """Ids are INTEGER columns: PostgreSQL refuses to bind 2**31 and more, so routing must stop them (404, not 500)."""
-    from tests.test_web_pages import login
+    from tests.support.web import login
 
     client = app.test_client()
     login(client, "admin")
@@ -185,7 +136,7 @@ def test_nul_characters_are_refused_before_they_reach_the_database(app, people, 
     from sqlalchemy import func, select
 
     from engine.models import Case
-    from tests.test_web_pages import login
+    from tests.support.web import login
 
     handler = api("a_handler1")
     assert handler.get("/cases", q="a\x00b")[0] == 400

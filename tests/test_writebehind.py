@@ -88,7 +88,7 @@ def test_a_case_start_sends_its_rows_with_the_commit(app, people, mini, frozen):
         inserts = {table: pipelined for table, pipelined in seen if table in tables}
         assert set(inserts) == tables
         pg = db.engine.dialect.name == "postgresql"
-        assert all(pipelined is pg for pipelined in inserts.values()), seen
+        assert all(pipelined is pg for pipelined in inserts.values()), (inserts, seen)
         db.session.remove()
         stored = db.session.get(Case, case.id)
         assert stored is not None and stored.case_number == case.case_number

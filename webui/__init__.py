@@ -53,6 +53,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             configure_sqlite(db.engine)
 
     from . import admin, auth, cases, cli, designer, documents, errors, i18n, inbox, notifications, public, security, supervision, tasks
+    from . import case_list as case_list_pages
+    from . import case_party as case_party_pages
+    from . import evidence as evidence_pages
+    from . import verify as verify_pages
+    from . import workspace as workspace_pages
     from .api import bp as api_bp
     from .api.present import deadline_badge, due_label
 
@@ -61,16 +66,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     i18n.init_app(app)
     notifications.init_app(app)
+    workspace_pages.init_app(app)
     app.jinja_env.globals.update(due_label=due_label, badge=deadline_badge)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(case_list_pages.bp)
+    app.register_blueprint(case_party_pages.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(evidence_pages.bp)
     app.register_blueprint(designer.bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(supervision.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(verify_pages.bp)
     cli.init_app(app)
     admin.init_app(app)
     return app

@@ -29,9 +29,12 @@ from engine.runtime import retry_instance
 from engine.runtime.reapply import apply_limit_change, preview_limit_change
 
 from .admin_access import ADMIN_ROLE, AdminOnly
+from .admin_agencies import AgenciesView
 from .admin_documents import DocumentTypesView
 from .admin_numbering import FormNumbersView
 from .admin_people import CredentialsView, RolesView, UnitsView, UsersView, flagged_credentials
+from .audit_labels import action_options
+from .audit_labels import formatters as audit_formatters
 
 __all__ = ["ADMIN_ROLE", "init_app"]
 
@@ -124,7 +127,7 @@ class IncidentsView(AdminOnly, BaseView):
 
     @expose("/<int:instance_id>/retry", methods=["POST"])
     def retry(self, instance_id: int) -> Response:
-        retry_instance(g.user.username, instance_id)
+        retry_instance(g.user, instance_id)
         flash("已重新排队，下一次扫描将重试。", "success")
         return redirect(self.get_url(".index"))
 
@@ -199,12 +202,13 @@ class AuditLogView(ReadOnlyView):
 
     column_list = ("at", "chain", "seq", "actor", "action", "case_id", "task_id", "hash")
     column_filters = (
-        _Equal(AuditEvent.action, "动作"), _Contains(AuditEvent.action, "动作"),
+        _Equal(AuditEvent.action, "动作", options=action_options), _Contains(AuditEvent.action, "动作"),
         _Equal(AuditEvent.actor, "操作人"), _Contains(AuditEvent.actor, "操作人"),
         _IntEqual(AuditEvent.case_id, "案件"), _Equal(AuditEvent.chain, "链"),
         _BetweenDays(AuditEvent.at, "日期"), _OnOrAfterDay(AuditEvent.at, "日期"), _OnOrBeforeDay(AuditEvent.at, "日期"),
     )
     column_default_sort = ("id", True)
+    column_formatters = audit_formatters()  # actions, chains and machine actors in words, not codes
     column_labels = {"at": "时间", "chain": "链", "seq": "序号", "actor": "操作人", "action": "动作", "case_id": "案件",
                      "task_id": "任务", "hash": "哈希", "data": "内容", "prev_hash": "前一哈希", "instance_id": "流程实例"}
 
@@ -212,7 +216,7 @@ class AuditLogView(ReadOnlyView):
 class DeploymentView(ReadOnlyView):
     column_list = ("id", "created_at", "created_by", "comment", "bundle_hash")
     column_default_sort = ("id", True)
-    column_labels = {"created_at": "部署时间", "created_by": "部署人", "comment": "说明", "bundle_hash": "内容哈希"}
+    column_labels = {"id": "编号", "created_at": "部署时间", "created_by": "部署人", "comment": "说明", "bundle_hash": "内容哈希"}
 
 
 def init_app(app: Flask) -> None:
@@ -223,6 +227,7 @@ def init_app(app: Flask) -> None:
     admin.add_view(IncidentsView(name="异常实例", endpoint="incidents"))
     admin.add_view(DocumentTypesView(name="文书编号", endpoint="document_types"))
     admin.add_view(FormNumbersView(name="号段", endpoint="form_numbers"))
+    admin.add_view(AgenciesView(name="行政机关", endpoint="agencies", category="人员"))
     admin.add_view(UsersView(name="用户", endpoint="users", category="人员"))
     admin.add_view(CredentialsView(name="证件", endpoint="credentials", category="人员"))
     admin.add_view(UnitsView(name="单位", endpoint="units", category="人员"))

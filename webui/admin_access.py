@@ -8,7 +8,7 @@ from typing import Any
 from flask import abort, g, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-ADMIN_ROLE = "administrator"
+from engine.policy.permissions import ADMINISTRATOR as ADMIN_ROLE
 
 
 class AdminOnly:

@@ -101,7 +101,7 @@ class UsersView(AdminOnly, BaseView):
             except ZhifaError as exc:
                 error = exc
             else:
-                flash(f"已保存用户 {user.username}。" + ("" if values["active"] else "该账号已停用，其 API 令牌已全部吊销。"),
+                flash(f"已保存用户 {user.username}。" + ("" if values["active"] else "该账号已停用，其接口令牌已全部吊销。"),
                       "success")
                 return _redirect(self.get_url(".edit", user_id=user_id))
         return self._edit_page(user, values, error)
@@ -124,7 +124,7 @@ class UsersView(AdminOnly, BaseView):
     @expose("/<int:user_id>/tokens/revoke", methods=["POST"])
     def tokens(self, user_id: int) -> Response:
         count = revoke_tokens(g.user, user_id)
-        flash(f"已吊销 {count} 个 API 令牌。", "success")
+        flash(f"已吊销 {count} 个接口令牌。", "success")
         return _redirect(self.get_url(".edit", user_id=user_id))
 
     def _edit_page(self, user: User, values: dict[str, Any], error: ZhifaError | None,

@@ -16,23 +16,23 @@ from engine import clock
 from engine.casefile.export import export_case_file
 from engine.casefile.verify import verify_record
 from engine.deadlines.limits import Deadlines
-from engine.documents import case_documents
+from engine.documents.service import services_of
 from engine.errors import Forbidden, InvalidInput, NotFound, ZhifaError
 from engine.models import (
-    ActiveProcess,
-    AuditEvent,
     Case,
     ClockPause,
     ProcessInstance,
-    ProcessSpec,
     Publication,
-    Task,
     User,
     db,
 )
+from engine.models.case import PARTY_FIELDS
 from engine.policy.access import get_case
 from engine.policy.officers import designate_handlers
 from engine.publication.publish import request_withdrawal
+from engine.queries.case_file import case_file
+from engine.queries.start_form import start_form as engine_start_form
+from engine.queries.start_form import startable_procedures
 from engine.runtime import resume_case, start_case, suspend_case, terminate_case
 from engine.runtime.case_clock import (
     COUNTING,
@@ -46,15 +46,16 @@ from engine.runtime.case_clock import (
     start_excluded_period,
 )
 from engine.runtime.cases import DECIDER_ROLE, STARTER_ROLES, SUSPENSION_GROUNDS, TERMINATION_GROUNDS
-from engine.runtime.diagram import element_states, process_source
+from engine.runtime.diagram import element_states, labelled_lanes, process_source
 from engine.runtime.recusal import decide_recusal as record_recusal_decision
 from engine.runtime.recusal import request_recusal as record_recusal_request
 from engine.runtime.suggest import suggest_procedure
 
-from .api.cases import case_execution
 from .api.present import deadline_badge, due_label
 from .case_officers import officers_panel
+from .case_party import PAGE_REQUIRED, PARTY_LABELS, party_from_form, party_panel
 from .formrender import display_value, fields_of, parse_form
+from .i18n import ROLES
 from .timeline import describe_event
 
 bp = Blueprint("cases", __name__)
@@ -66,45 +67,48 @@ PENALTY_KINDS = {
 }
 
 
-def start_form() -> dict[str, Any]:
-    """The start form in the same JSON Schema shape as task forms (labels in the user's language)."""
-    return {
-        "type": "object",
-        "required": ["party_type", "party_name", "violation"],
-        "properties": {
-            "party_type": {"title": _("当事人类型"), "type": "string", "enum": ["citizen", "organization"], "x-widget": "radio",
-                           "x-enum-labels": {"citizen": _("公民"), "organization": _("法人或其他组织")}},
-            "party_name": {"title": _("当事人名称"), "type": "string", "maxLength": 200, "x-widget": "text"},
-            "party_id_number": {"title": _("证件号码"), "type": "string", "maxLength": 40, "x-widget": "text",
-                                "description": _("身份证号或统一社会信用代码；页面上只显示脱敏后的号码")},
-            "violation": {"title": _("违法行为"), "type": "string", "maxLength": 2000, "x-widget": "textarea"},
-            "penalty_kind": {"title": _("拟处罚种类"), "type": "string", "enum": list(PENALTY_KINDS), "x-widget": "select",
-                             "x-enum-labels": {k: str(v) for k, v in PENALTY_KINDS.items()}},
-            "proposed_fine": {"title": _("拟罚款金额（元）"), "type": "number", "minimum": 0, "maximum": 1e10, "multipleOf": 0.01,
-                              "x-widget": "money"},
-        },
-    }
+# The registration page's fields (the engine's start form has more party details than it shows).
+PAGE_FIELDS = ("party_type", "party_name", *(k for k in PARTY_FIELDS if k not in ("party_type", "party_name")),
+               "violation", "penalty_kind", "proposed_fine")
+# The engine's Chinese labels as translatable strings (the page shows them in the user's language).
+LABELS = {
+    "当事人类型": _l("当事人类型"), "公民": _l("公民"), "法人或其他组织": _l("法人或其他组织"), "当事人名称": _l("当事人名称"),
+    "证件号码": _l("证件号码"),
+    "身份证号或统一社会信用代码；页面上只显示脱敏后的号码": _l("身份证号或统一社会信用代码；页面上只显示脱敏后的号码"),
+    "违法行为": _l("违法行为"), "拟处罚种类": _l("拟处罚种类"), "拟罚款金额（元）": _l("拟罚款金额（元）"),
+    **{str(v): v for v in PENALTY_KINDS.values()},
+    **PARTY_LABELS,
+}
+
+
+def start_form(user: User) -> dict[str, Any]:
+    """The engine's start form (engine/queries/start_form.py: one rule for page and API) in the same
+    JSON Schema shape as task forms, labels in the user's language."""
+    schema = engine_start_form(user).fields(PAGE_FIELDS)
+    schema["required"] = [*schema["required"], *PAGE_REQUIRED]  # marked; the engine requires them by party type
+    for prop in schema["properties"].values():
+        for key in ("title", "description"):
+            if key in prop:
+                prop[key] = str(LABELS.get(prop[key], prop[key]))
+        if "x-enum-labels" in prop:
+            prop["x-enum-labels"] = {k: str(LABELS.get(v, v)) for k, v in prop["x-enum-labels"].items()}
+    return schema
 
 
 @bp.get("/cases/<int:case_id>")
 @login_required
 def show(case_id: int) -> str:
-    case = get_case(g.user, case_id)
-    tasks = list(db.session.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.created_at)))
-    events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.chain == f"case:{case.id}").order_by(AuditEvent.seq)))
-    instances = db.session.execute(
-        select(ProcessInstance, ProcessSpec).join(ProcessSpec, ProcessSpec.id == ProcessInstance.process_spec_id)
-        .where(ProcessInstance.case_id == case.id).order_by(ProcessInstance.id)
-    ).all()
+    file = case_file(g.user, case_id)  # the same read GET /api/v1/cases/<id> renders (engine/queries)
+    case, events = file.case, file.events
     actors = {u.username: u for u in db.session.scalars(select(User).where(User.username.in_({e.actor for e in events})))}
-    documents = case_documents(case.id)
     findings = verify_record(case.id)  # the case's own chain: a few hundred rows at most
     publications = list(db.session.scalars(select(Publication).where(Publication.case_id == case.id).order_by(Publication.id)))
     return render_template(
-        "case.html", case=case, tasks=tasks, events=[describe_event(e, actors) for e in events], instances=instances,
-        documents=documents, days_left=days_left(case), badge=deadline_badge, due_label=due_label, findings=findings,
-        publications=publications, actions=case_actions(g.user, case, instances), day_label=day_label,
-        execution=case_execution(case), officers=officers_panel(g.user, case, documents),
+        "case.html", case=case, tasks=file.tasks, events=[describe_event(e, actors) for e in events], instances=file.instances,
+        documents=file.documents, days_left=days_left(case), badge=deadline_badge, due_label=due_label, findings=findings,
+        publications=publications, actions=case_actions(g.user, case, file.instances), day_label=day_label,
+        execution=file.execution, officers=officers_panel(g.user, case, file.documents), party=party_panel(g.user, case),
+        services=services_of([d.id for d in file.documents]),  # 送达 attached to the documents it served
     )
 
 
@@ -302,7 +306,8 @@ def diagram(case_id: int) -> dict[str, Any]:
     if instance is None:
         return {"xml": None, "states": {}}
     states = element_states(instance, g.user.username)
-    return {"xml": process_source(instance), "states": states, "process_id": instance.process_id}
+    xml = labelled_lanes(process_source(instance), {code: str(text) for code, text in ROLES.items()})  # lanes in Chinese
+    return {"xml": xml, "states": states, "process_id": instance.process_id}
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
@@ -311,10 +316,8 @@ def new() -> str | Response | tuple[str, int]:
     user = g.user
     if not user.has_role(*STARTER_ROLES):
         raise Forbidden(_("只有承办人或承办机构负责人可以登记案件"))
-    schema = start_form()
-    procedures = [(pid, name) for pid, name in db.session.execute(
-        select(ActiveProcess.process_id, ProcessSpec.name).join(ProcessSpec, ProcessSpec.id == ActiveProcess.process_spec_id)
-        .where(ProcessSpec.startable.is_(True)).order_by(ActiveProcess.process_id))]
+    schema = start_form(user)
+    procedures = startable_procedures()
     values: dict[str, Any] = {"party_type": "citizen"}
     errors: dict[str, list[str]] = {}
     message = suggestion = None
@@ -322,18 +325,16 @@ def new() -> str | Response | tuple[str, int]:
     status = 200
     if request.method == "POST":
         values = parse_form(schema, request.form)
-        party = {k: values[k] for k in ("party_type", "party_name", "party_id_number") if k in values}
+        party = party_from_form(values)
         facts = {k: values[k] for k in ("violation", "penalty_kind", "proposed_fine") if k in values}
         try:
             if request.form.get("action") == "suggest":
                 suggestion = suggest_procedure(str(party.get("party_type", "citizen")), facts)
                 procedure = suggestion.procedure
             else:
-                if not values.get("violation"):
-                    raise InvalidInput(_("请填写违法行为"), details=[{"field": "violation", "message": _("必填")}])
                 if not procedure:
                     raise InvalidInput(_("请选择程序"), details=[{"field": "procedure", "message": _("必填")}])
-                case = start_case(user, procedure, party, facts)
+                case = start_case(user, procedure, party, facts, complete_party=True)  # the details documents are served with
                 flash(_("已登记案件 %(number)s", number=case.case_number), "success")
                 return redirect(url_for("cases.show", case_id=case.id))
         except InvalidInput as exc:

@@ -16,6 +16,7 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from engine import clock
+from engine.admin.delivery import deliver
 from engine.admin.users import add_user_credential, create_user, ensure_roles, ensure_unit, issue_token
 from engine.casefile.verify import verify_record
 from engine.db.session import writing
@@ -96,6 +97,7 @@ def scheduler_loop(app: Flask, stop: threading.Event, report: bool = False) -> N
         with app.app_context():
             try:
                 result = fire_due_timers()
+                deliver()  # e-mail digest and webhook (engine/admin/delivery.py): off unless configured
                 if report and (result.fired or result.failed or result.near_due or result.overdue):
                     click.echo(f"worker pid={pid} fired={len(result.fired)} failed={len(result.failed)} "
                                f"near_due={result.near_due} overdue={result.overdue}")
@@ -136,6 +138,7 @@ def deploy(directory: Path | None, comment: str) -> None:
         processes, forms = directory / "processes", directory / "forms"
     else:
         processes = forms = directory
+    schema_ready(current_app._get_current_object())  # type: ignore[attr-defined]
     try:
         with writing():
             ensure_roles()
@@ -149,6 +152,28 @@ def deploy(directory: Path | None, comment: str) -> None:
                        f"{problem['message']}", err=True)
         sys.exit(1)
     click.echo(f"deployment {deployment_id}")
+
+
+def schema_ready(app: Flask) -> None:
+    """``zhifa deploy`` needs the current schema. A database never upgraded (no tables yet) is created
+    here, as ``zhifa run`` would; one at an older revision is left alone with what to do: changing a
+    production schema is a step an operator takes on purpose (``zhifa db upgrade``), not a side effect."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    migrate = app.extensions["migrate"]
+    heads = set(ScriptDirectory.from_config(migrate.migrate.get_config(migrate.directory)).get_heads())
+    with db.engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if current == heads:
+        return
+    if not current:
+        click.echo("数据库尚未初始化，正在创建数据表 (the database was never upgraded: creating its tables)")
+        upgrade(directory=migrate.directory)
+        return
+    raise click.ClickException(
+        f"数据库版本 {', '.join(sorted(current))} 不是当前版本 {', '.join(sorted(heads))}：请先运行 zhifa db upgrade 再部署 "
+        "(the database schema is not current: run `zhifa db upgrade` first)")
 
 
 @click.command("demo", help="载入演示用户与案件 (load demo users and cases).")

@@ -22,6 +22,7 @@ from engine.definitions.drafts import deploy_drafts, discard_draft, library, new
 from engine.definitions.versions import diff_deployments, rollback
 from engine.errors import InvalidInput, ZhifaError
 from engine.models import ActiveProcess, Case, Deployment, ProcessSpec, TimeLimit, db
+from engine.policy.permissions import DESIGNERS
 from engine.policy.roles import CREDENTIAL_KINDS, LANE_ROLES, TASK_PROPERTIES
 from engine.runtime.case_migration import MigrationPlan, migrate_cases, plan_migrations, running_cases
 
@@ -30,7 +31,7 @@ from .security import id_arg
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
 F = TypeVar("F", bound=Callable[..., Any])
-DESIGNER_ROLES = ("process_designer", "administrator")
+DESIGNER_ROLES = DESIGNERS
 
 
 def designer_required(fn: F) -> F:

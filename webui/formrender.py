@@ -18,8 +18,10 @@ from werkzeug.datastructures import MultiDict
 
 from engine import clock
 from engine.errors import InvalidInput
+from engine.forms.messages import resolve_pointer
 
-WIDGETS = {"text", "textarea", "integer", "money", "date", "datetime", "select", "radio", "checkbox", "rows", "officers"}
+WIDGETS = {"text", "textarea", "integer", "money", "date", "datetime", "select", "radio", "checkbox", "rows", "officers",
+           "evidence"}
 MAX_ROWS = 200
 MAX_ROW_INDEX = 1000  # the page numbers rows from 0; a larger index is not a row the page drew
 MAX_EXPONENT = 100  # posted numbers beyond ±1e100 are passed on as text and refused by the schema
@@ -39,11 +41,25 @@ class Field:
     columns: list[Field] = field(default_factory=list)  # sub-fields of a "rows" field
     attrs: dict[str, Any] = field(default_factory=dict)  # min/max/maxlength/step
     role: str | None = None  # officers: the lane role the designated people must hold
+    kinds: list[str] = field(default_factory=list)  # evidence: the kinds of item the field accepts (x-kinds; empty: any)
+    # Issue 17: when the field becomes required (alternatives of clauses, see required_when) and whether
+    # it is shown only then; officers pickers: how many people may be chosen.
+    required_when: list[list[dict[str, Any]]] = field(default_factory=list)
+    conditional: bool = False
+    max_items: int | None = None
 
 
 def fields_of(schema: dict[str, Any]) -> list[Field]:
+    """The fields to draw, in schema order; a ``false`` property (nothing may be entered) is not drawn."""
     required = set(schema.get("required") or [])
-    return [_field(name, prop, name in required) for name, prop in (schema.get("properties") or {}).items()]
+    conditions = required_when(schema)
+    fields = []
+    for name, prop in inlined_properties(schema).items():
+        drawn = _field(name, prop, name in required)
+        drawn.required_when = conditions.get(name, [])
+        drawn.conditional = bool(drawn.required_when) and name not in required
+        fields.append(drawn)
+    return fields
 
 
 class UnreadableForm(InvalidInput):
@@ -61,7 +77,7 @@ def parse_form(schema: dict[str, Any], form: MultiDict[str, str]) -> dict[str, A
     Raises ``UnreadableForm`` (an ``InvalidInput``) naming the field when a row input's index is not a row number."""
     data: dict[str, Any] = {}
     refused: list[InvalidInput] = []
-    properties = schema.get("properties") or {}
+    properties = inlined_properties(schema)
     for name, prop in properties.items():
         try:
             value = _parse_value(name, prop, form, properties)
@@ -99,6 +115,8 @@ def _field(name: str, prop: dict[str, Any], required: bool) -> Field:
     items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
     enum = prop.get("enum") or (items.get("enum") if prop.get("type") == "array" else None) or []
     labels = labels or items.get("x-enum-labels") or {}
+    if not enum:
+        enum, labels = one_of_choices(prop if prop.get("type") != "array" else items) or (enum, labels)
     if prop.get("type") == "boolean" and widget in ("radio", "select") and not enum:
         enum, labels = [True, False], {True: "是", False: "否"}
     options = [(value, str(labels.get(value, labels.get(str(value), value)))) for value in enum]
@@ -119,6 +137,8 @@ def _field(name: str, prop: dict[str, Any], required: bool) -> Field:
         name=name, label=str(prop.get("title", name)), widget=widget if widget in WIDGETS else "text", required=required,
         help=str(prop.get("description", "")), options=options, multiple=prop.get("type") == "array" and widget == "checkbox",
         columns=columns, attrs=attrs, role=prop.get("x-role", "handler") if widget == "officers" else None,
+        kinds=[str(k) for k in prop.get("x-kinds") or []] if widget == "evidence" else [],
+        max_items=prop.get("maxItems") if isinstance(prop.get("maxItems"), int) and widget == "officers" else None,
     )
 
 
@@ -222,3 +242,94 @@ def _scalar(kind: str | None, widget: str, raw: str) -> Any:
             return raw
         return local.replace(tzinfo=clock.SHANGHAI).isoformat()  # what an officer types is Beijing time
     return raw
+
+
+# --------------------------------------------------------------------------------------------- schema shapes (issue 17)
+MAX_REF_DEPTH = 8  # local $refs inlined this deep; deeper (or looping) references draw as a text box
+
+
+def inlined_properties(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The form's properties as plain dicts: local ``$ref``s inlined (a ``$ref: "#/$defs/money"`` field
+    is a money field, not a text box), ``true`` as an unconstrained field and ``false`` left out.
+
+    Only references inside the form resolve, as in the engine's validator (engine/forms/schema.py)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        shaped = _inline(prop, schema, MAX_REF_DEPTH)
+        if isinstance(shaped, dict):
+            out[name] = shaped
+    return out
+
+
+def _inline(node: Any, root: dict[str, Any], depth: int) -> Any:
+    if node is True:
+        return {}
+    if not isinstance(node, dict):
+        return None if node is False else node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#") and depth > 0:
+        target = resolve_pointer(root, ref)
+        if isinstance(target, dict):
+            node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+            return _inline(node, root, depth - 1)
+    if depth <= 0:
+        return node
+    shaped = dict(node)
+    if "items" in node:
+        shaped["items"] = _inline(node["items"], root, depth - 1)
+    if isinstance(node.get("properties"), dict):
+        shaped["properties"] = {k: v for k, v in ((k, _inline(v, root, depth - 1)) for k, v in node["properties"].items())
+                                if isinstance(v, dict)}
+    return shaped
+
+
+def one_of_choices(prop: dict[str, Any]) -> tuple[list[Any], dict[Any, str]] | None:
+    """``oneOf: [{"const": …, "title": …}, …]``, the other usual way of giving choices their labels."""
+    options = prop.get("oneOf") or prop.get("anyOf")
+    if not isinstance(options, list) or not options or not all(isinstance(o, dict) and "const" in o for o in options):
+        return None
+    values = [o["const"] for o in options]
+    return values, {str(o["const"]): str(o.get("title", o["const"])) for o in options}
+
+
+# --------------------------------------------------------------------------------------------- required when (issue 17)
+def required_when(schema: dict[str, Any]) -> dict[str, list[list[dict[str, Any]]]]:
+    """Fields an ``if``/``then`` makes required, with the choices that make them so.
+
+    ``{"not_file_reason": [[{"field": "filing_recommendation", "values": ["not_file"]}]]}``: a list of
+    alternatives, each a list of clauses that must all hold. Values are written as the page posts them
+    (``True``/``False`` for yes/no), so the page's script compares strings. Only conditions the page can
+    evaluate are read: ``const``/``enum`` on properties the ``if`` also requires (without ``required`` an
+    absent value would match too). Anything else stays a rule the server alone checks."""
+    out: dict[str, list[list[dict[str, Any]]]] = {}
+    branches = [schema, *[b for b in schema.get("allOf") or [] if isinstance(b, dict)]]
+    for branch in branches:
+        clauses = _clauses(branch.get("if"))
+        then = branch.get("then")
+        if clauses is None or not isinstance(then, dict):
+            continue
+        for name in then.get("required") or []:
+            if isinstance(name, str) and clauses not in out.get(name, []):
+                out.setdefault(name, []).append(clauses)
+    return out
+
+
+def _clauses(condition: Any) -> list[dict[str, Any]] | None:
+    if not isinstance(condition, dict) or set(condition) - {"properties", "required"}:
+        return None
+    properties, required = condition.get("properties"), set(condition.get("required") or [])
+    if not isinstance(properties, dict) or not properties:
+        return None
+    clauses = []
+    for name, test in properties.items():
+        if name not in required or not isinstance(test, dict) or set(test) - {"const", "enum"}:
+            return None
+        values = [test["const"]] if "const" in test else test.get("enum")
+        if not isinstance(values, list):
+            return None
+        clauses.append({"field": name, "values": [_as_posted(v) for v in values]})
+    return clauses
+
+
+def _as_posted(value: Any) -> str:
+    return str(value)  # True -> "True": what a yes/no radio posts, and what the script makes of a ticked box

@@ -7,27 +7,53 @@ every page translates them the same way.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from flask import Blueprint, Flask, redirect, request
+from flask import Blueprint, Flask, current_app, redirect, request
 from flask_babel import Babel, get_locale
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
+
+from engine.definitions.procedures import library, procedures
 
 from .security import safe_redirect
 
 LOCALES = ("zh", "en")
 COOKIE = "zhifa_lang"
+# The Chinese UI runs in Babel's zh_Hans_CN: the catalogs Flask-Admin and WTForms ship for their own
+# screens ("List", "Filter", "This field is required.") are found under that name (and WTForms' under
+# its "zh" fallback); zhifa's own strings are Chinese already and need no catalog.
+BABEL_LOCALES = {"zh": "zh_Hans_CN", "en": "en"}
 babel = Babel()
 bp = Blueprint("i18n", __name__)
 
-PROCEDURES = {
-    "simplified": _l("简易程序"),
-    "ordinary": _l("普通程序"),
-    "hearing": _l("听证程序"),
-    "legal_review": _l("重大执法决定法制审核"),
-    "commitment_notice": _l("告知承诺制"),
-}
+
+class ProcedureLabels(Mapping[str, str]):
+    """Procedures' labels as each procedure's own BPMN names them (``label``/``label_en`` on its
+    ``<process>``, engine/definitions/procedures.py), in the page's language: a new procedure brings
+    its labels with it."""
+
+    def _table(self) -> dict[str, str]:
+        english = current_locale() == "en"
+        # The active deployment first; then the library this server deploys from (a procedure not
+        # deployed yet, or cases of one since withdrawn from the deployment).
+        folder = current_app.config.get("ZHIFA_PROCESSES_DIR")
+        known = {**(library(folder) if folder else {}), **procedures()}
+        return {pid: p.label_en if english else p.label for pid, p in known.items()}
+
+    def __getitem__(self, process_id: str) -> str:
+        return self._table()[process_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+PROCEDURES = ProcedureLabels()
 ROLES = {
     "handler": _l("承办人"),
     "unit_head": _l("承办机构负责人"),
@@ -55,7 +81,13 @@ CLOCK_STATES = {
     "overdue": _l("已超期"),
 }
 PARTY_TYPES = {"citizen": _l("公民"), "organization": _l("法人或其他组织")}
+# Actors that are not people (engine/CLI set-up, the scheduler, demo data): named in words, not codes.
+MACHINE_ACTORS = {"system": _l("系统"), "setup": _l("系统初始化"), "demo": _l("演示数据"), "scheduler": _l("定时任务")}
 PERIOD_UNITS = {"working_days": _l("个工作日"), "natural_days": _l("日"), "hours": _l("小时")}
+
+
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+_LATIN = re.compile(r"[A-Za-z]")
 
 
 def init_app(app: Flask) -> None:
@@ -67,13 +99,65 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         PROCEDURES=PROCEDURES, ROLES=ROLES, CASE_STATUSES=CASE_STATUSES, TASK_STATUSES=TASK_STATUSES,
         DEADLINE_STATES=DEADLINE_STATES, CLOCK_STATES=CLOCK_STATES, PARTY_TYPES=PARTY_TYPES, PERIOD_UNITS=PERIOD_UNITS, label=label,
-        current_locale=lambda: str(get_locale() or "zh"),
+        current_locale=current_locale,
     )
+    app.jinja_env.filters["localized"] = localized
+    app.jinja_env.filters["actor"] = actor_name
 
 
 def select_locale() -> str:
     choice = request.cookies.get(COOKIE, "")
-    return choice if choice in LOCALES else "zh"
+    return BABEL_LOCALES[choice if choice in LOCALES else "zh"]
+
+
+def current_locale() -> str:
+    """``zh`` or ``en``: the language of the page (Babel's locale may carry script and territory)."""
+    locale = get_locale()
+    return locale.language if locale is not None and locale.language in LOCALES else "zh"
+
+
+def actor_name(actor: object) -> str:
+    """Who did something, as a page names them: a person's name stays, ``system`` becomes 系统."""
+    text = "" if actor is None else str(actor)
+    return str(MACHINE_ACTORS.get(text, text))
+
+
+def localized(message: object) -> str:
+    """An engine message as the current language shows it.
+
+    Engine errors are bilingual by contract, ``中文说明 (English explanation)``, so API clients get
+    both. The Chinese UI shows no English words: parenthesised runs without any Chinese character that
+    contain Latin letters are left out there (``必填 (required)`` → ``必填``). The English UI keeps the
+    whole text: the Chinese half names the legal rule. User-typed text must never go through this."""
+    text = "" if message is None else str(message)
+    if current_locale() != "zh" or "(" not in text:
+        return text
+    return strip_english(text)
+
+
+def strip_english(text: str) -> str:
+    """``text`` without its parenthesised English runs (nested parentheses counted, CJK runs kept)."""
+    out: list[str] = []
+    depth, start = 0, 0
+    for i, char in enumerate(text):
+        if char == "(":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+            if depth == 0:
+                inner = text[start + 1:i]
+                if not _CJK.search(inner) and _LATIN.search(inner):
+                    while out and out[-1] == " ":
+                        out.pop()
+                else:
+                    out.append(text[start:i + 1])
+        elif depth == 0:
+            out.append(char)
+    if depth:  # an unbalanced "(": keep the rest as it is
+        out.append(text[start:])
+    return "".join(out).strip()
 
 
 def label(table: dict[str, object], code: str | None) -> str:

@@ -13,13 +13,13 @@ from typing import Any
 from flask import Blueprint, flash, g, get_template_attribute, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import Select, func, select
 from werkzeug.wrappers import Response
 
 from engine.errors import Conflict, Forbidden, InvalidInput, InvalidState
-from engine.models import Task, User, db
+from engine.models import User
 from engine.policy.access import eligibility, unit_officers
-from engine.queries.inbox import SORTS, task_query
+from engine.policy.permissions import HEADS
+from engine.queries.inbox import SORTS, task_page
 from engine.runtime import claim_task, reassign_task, unclaim_task
 
 from .i18n import PROCEDURES
@@ -30,7 +30,7 @@ PER_PAGE = 25
 # Counting every open task of a large unit costs more than the page itself: count up to the cap and
 # say "more than 1,000" beyond it (pages are still reachable one after another).
 COUNT_CAP = 1000
-HEAD_ROLES = ("unit_head", "agency_head")
+HEAD_ROLES = HEADS
 
 
 @bp.get("/")
@@ -45,17 +45,13 @@ def index() -> str:
     sort = request.args.get("sort", "due_at")
     sort = sort if sort in SORTS else "due_at"
     page = page_number(request.args.get("page", 1))
-    query = task_query(user, scope, procedure=procedure, q=q, sort=sort)
-    total = capped_count(query)
-    rows: list[Task] = list(db.session.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)))
-    has_next, rows = len(rows) > PER_PAGE, rows[:PER_PAGE]
+    # 可认领 lists only what the officer may take, decided before paging (engine/queries/inbox.py).
+    listing = task_page(user, scope, procedure=procedure, q=q, sort=sort, page=page, per_page=PER_PAGE, count_cap=COUNT_CAP)
+    rows, total, has_next = listing.items, listing.total, listing.has_next
     reasons: dict[tuple[str, int], str | None] = {}
     reassign_to: dict[str, list[User]] = {}
     not_eligible: dict[str, list[User]] = {}
-    if scope == "available":
-        reasons = eligibility(rows, [user])
-        rows = [t for t in rows if reasons[(t.id, user.id)] is None]  # not offered: separation of duty, credentials
-    elif scope == "unit":
+    if scope == "unit":
         officers = [u for u in unit_officers(user.unit_id) if u.roles]
         reasons = eligibility(rows, officers)
         for t in rows:
@@ -94,11 +90,6 @@ def _officer_lists(reassign_to: dict[str, list[User]], not_eligible: dict[str, l
     return out_options, out_excluded
 
 
-def capped_count(query: Select[tuple[Task]], cap: int = COUNT_CAP) -> int:
-    """``min(count, cap + 1)``: cap + 1 means "more than cap"."""
-    return db.session.scalar(select(func.count()).select_from(query.order_by(None).limit(cap + 1).subquery())) or 0
-
-
 def refusals_as_messages(view: Callable[..., Response]) -> Callable[..., Response]:
     """Someone was quicker, or the rules say no: say so on the page the officer came from (NotFound stays a 404)."""
     @wraps(view)
@@ -126,7 +117,7 @@ def claim(task_id: str) -> Response:
 @refusals_as_messages
 def unclaim(task_id: str) -> Response:
     task = unclaim_task(g.user, task_id)
-    flash(_("已退回：%(name)s", name=task.name), "info")
+    flash(_("已释放任务：%(name)s", name=task.name), "info")
     return redirect(_back())
 
 

@@ -15,18 +15,16 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from engine.definitions.specs import deployment_of
 from engine.errors import Conflict, InvalidInput, InvalidState
-from engine.forms.schema import form_schema
-from engine.models import ProcessInstance, Task, db
-from engine.policy.access import eligible_users, get_task, why_not_eligible
-from engine.policy.officers import field_choices
+from engine.queries.task_detail import task_detail
 from engine.runtime import complete_task
-from engine.runtime.instance import find_task, open_session
 
-from .api.present import deadline_badge, due_label, start_of_period
+from .api.present import deadline_badge, due_label
+from .evidence import evidence_choices
+from .form_labels import deployment_labels, labelled_data
 from .formrender import UnreadableForm, display_value, fields_of, parse_form
 from .instructions import render_instructions
+from .workspace import with_draft
 
 bp = Blueprint("tasks", __name__)
 
@@ -35,16 +33,13 @@ bp = Blueprint("tasks", __name__)
 @login_required
 def show(task_id: str) -> str | Response | tuple[str, int]:
     user = g.user
-    task = get_task(user, task_id)
-    instance = db.session.get(ProcessInstance, task.instance_id)
-    assert instance is not None
-    deployment_id = deployment_of(instance.process_spec_id)
-    schema = form_schema(deployment_id, task.form) if task.form else {"properties": {}}
-    data, instructions = _task_data(task, instance)
-    values: dict[str, Any] = data
+    detail = task_detail(user, task_id)  # the same view GET /api/v1/tasks/<id> serves (engine/queries)
+    task, data = detail.task, detail.data
+    schema = detail.schema or {"properties": {}}
+    values: dict[str, Any] = with_draft(user, task, data)  # 暂存: what this officer saved comes back
     errors: dict[str, list[str]] = {}
     message = conflict = None
-    version = instance.version
+    version = detail.version
     status = 200
     if request.method == "POST":
         submitted: dict[str, Any] = {}
@@ -61,34 +56,19 @@ def show(task_id: str) -> str | Response | tuple[str, int]:
         else:
             flash(_("已办结：%(name)s", name=task.name), "success")
             return redirect(url_for("cases.show", case_id=task.case_id))
-    reason = why_not_eligible(user, task) if task.status == "open" else None
-    can_complete = task.status == "open" and reason is None and task.assignee_id in (None, user.id)
-    fields = fields_of(schema)
-    officer_choices = field_choices(task, schema, task.assignee or user)
-    reassign_to = eligible_users(task) if task.status == "open" and user.has_role("unit_head") and \
-        task.unit_id == user.unit_id else []
+        detail = task_detail(user, task_id)  # refused: what the user may do now, as it is now
+        task = detail.task
+        if conflict:  # the page now shows the case as it is: submitting again is a decision on that
+            version = detail.version
     return render_template(
-        "task.html", task=task, case=task.case, schema=schema, fields=fields, values=values, errors=errors,
-        message=message, conflict=conflict, version=version, instructions=render_instructions(instructions, data),
-        can_complete=can_complete, reason=reason, officer_choices=officer_choices, reassign_to=reassign_to,
-        display_value=display_value, badge=deadline_badge, due_label=due_label, json=json,
-        period_start=start_of_period(task, deployment_id),
+        "task.html", task=task, case=detail.case, schema=schema, fields=fields_of(schema), values=values, errors=errors,
+        message=message, conflict=conflict, version=version,
+        instructions=render_instructions(detail.instructions, labelled_data(data, deployment_labels(detail.deployment_id))),
+        can_complete=detail.can_complete, reason=detail.reason,
+        officer_choices={**detail.officer_choices, **evidence_choices(task, schema)},  # choices per field name
+        reassign_to=detail.reassign_to, display_value=display_value, badge=deadline_badge, due_label=due_label, json=json,
+        period_start=detail.counts_from, detail=detail,
     ), status
-
-
-def _task_data(task: Task, instance: ProcessInstance) -> tuple[dict[str, Any], str | None]:
-    """The task's current data and instructions (an open task only: done tasks show their record)."""
-    if task.status != "open":
-        return {}, None
-    session = open_session(instance, g.user.username)
-    try:
-        spiff_task = find_task(session.workflow, task.id)
-        if spiff_task is None:
-            return {}, None
-        data = json.loads(json.dumps(spiff_task.data, default=str))
-        return data, spiff_task.task_spec.extensions.get("instructionsForEndUser")
-    finally:
-        db.session.rollback()  # reading never changes the instance
 
 
 def _field_errors(details: Any) -> dict[str, list[str]]:

@@ -8,7 +8,9 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from engine import clock
+from engine.documents.service import METHOD_LABELS
 from engine.models import AuditEvent, User
+from engine.runtime.party import LABELS as PARTY_LABELS
 
 from .i18n import PROCEDURES
 
@@ -31,7 +33,10 @@ ACTIONS = {
     "recusal.decided": _l("作出回避决定"),
     "task.created": _l("生成任务"),
     "task.claimed": _l("认领任务"),
-    "task.unclaimed": _l("退回任务"),
+    "task.unclaimed": _l("释放任务"),
+    "task.assigned": _l("分派给指定承办人"),
+    "comment.added": _l("发表办理意见"),
+    "delivery.settings_changed": _l("修改通知发送设置"),
     "task.reassigned": _l("改派任务"),
     "task.released": _l("任务退回待办池"),
     "task.completed": _l("办结任务"),
@@ -45,6 +50,12 @@ ACTIONS = {
     "deadline.recomputed": _l("按新录入的节假日安排重算暂定期限"),
     "document.issued": _l("出具文书"),
     "document.voided": _l("文书作废"),
+    "document.served": _l("登记文书送达"),
+    "document.superseded": _l("文书已更正"),
+    "document_template.changed": _l("修改文书模板"),
+    "evidence.registered": _l("登记证据"),
+    "evidence.withdrawn": _l("撤回证据"),
+    "evidence.upload_started": _l("开始上传证据文件"),
     "case.clock_reopened": _l("决定未成立，办案期限继续计算"),
     "form_number.used": _l("使用预编号决定书"),
     "form_number.voided": _l("登记作废的预编号决定书"),
@@ -59,6 +70,10 @@ ACTIONS = {
     "publication.expired": _l("公示期满"),
     "incident.opened": _l("流程异常"),
     "incident.retried": _l("重试异常流程"),
+    "case.party_updated": _l("更正当事人信息"),
+    "agency.created": _l("新建行政机关"),
+    "agency.updated": _l("修改行政机关设置"),
+    "agency.units_assigned": _l("调整行政机关所属单位"),
 }
 
 OTHER = _l("系统记录")
@@ -93,8 +108,22 @@ def _subject(action: str, data: dict[str, Any]) -> str:
     """What the event is about; a return and a voiding say why (the rule and article), in the record itself."""
     if action == "task.returned":
         return f"{data.get('task') or ''}：{data.get('reason') or ''}"
+    if action in ("evidence.registered", "evidence.withdrawn", "evidence.upload_started"):
+        what = f"{data.get('seq') or ''} {data.get('filename') or ''}".strip()
+        return f"{what}：{data.get('reason')}" if action == "evidence.withdrawn" else what
     if action == "document.voided":
         return f"{data.get('document_type') or ''} {data.get('number') or ''}：{data.get('reason') or ''}"
+    if action == "document.served":  # which document was served, how, when, on whom (no new document)
+        method = METHOD_LABELS.get(str(data.get("method")), "")
+        return (f"{data.get('document_type') or ''} {data.get('number') or ''}：{method} "
+                f"{data.get('served_on') or ''} {data.get('recipient') or ''}").strip()
+    if action == "document.superseded":
+        return f"{data.get('document_type') or ''} {data.get('number') or ''} → {data.get('superseded_by') or ''}"
+    if action == "comment.added":
+        return f"{data['task']}：{data.get('comment') or ''}" if data.get("task") else str(data.get("comment") or "")
+    if action == "case.party_updated":  # which details changed (values masked in the record itself) and why
+        changed = "、".join(PARTY_LABELS.get(str(key), str(key)) for key in data.get("changed") or [])
+        return f"{changed}：{data.get('reason') or ''}"
     if action == "case.clock_reopened":
         return str(data.get("why") or "")
     return str(data.get("task") or PROCEDURES.get(str(data.get("procedure")), data.get("procedure") or "")

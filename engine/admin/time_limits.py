@@ -18,14 +18,14 @@ from engine import clock
 from engine.db.command import command
 from engine.deadlines.holidays import UNITS
 from engine.deadlines.reference import bump_revision, reference
-from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.errors import InvalidInput, NotFound
 from engine.models import CalendarDay, CalendarYear, TimeLimit, User, db
+from engine.policy.permissions import require
 from engine.record import audit
 from engine.runtime.reapply import recompute_provisional
 
 UNIT_LABELS = {"working_days": "工作日", "natural_days": "自然日", "hours": "小时"}
 DAY_KINDS = ("holiday", "workday")
-ADMIN_ROLES = ("administrator",)
 
 
 @command
@@ -153,5 +153,4 @@ def _parse_days(year: int, days: Any) -> list[tuple[dt.date, str, str]]:
 
 
 def _require_admin(actor: User) -> None:
-    if not actor.has_role(*ADMIN_ROLES):
-        raise Forbidden("只有系统管理员可以修改时限和日历 (administrators only)")
+    require(actor, "time_limits.edit")

@@ -15,9 +15,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
 from engine import clock
+from engine.admin.agencies import agency_for_new_unit
 from engine.db.command import command
-from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.errors import InvalidInput, NotFound
 from engine.models import WHOLE_USER, ApiToken, Credential, OrgUnit, Role, User, db
+from engine.policy.permissions import ADMINISTRATOR, require
 from engine.policy.roles import ALL_ROLES, CREDENTIAL_KINDS
 from engine.record import audit
 
@@ -48,6 +50,8 @@ def ensure_unit(code: str, name: str | None = None, agency_short_name: str = "")
     if unit is None:
         unit = OrgUnit(code=code, name=name or code, agency_short_name=agency_short_name or code)
         db.session.add(unit)
+        db.session.flush()
+        unit.agency = agency_for_new_unit(unit)  # every unit belongs to an organ (行政机关), the issuer of its documents
         db.session.flush()
     return unit
 
@@ -176,7 +180,7 @@ def token_hash(token: str) -> str:
 # Each function below is one transaction (``command``): it checks the actor, validates, changes,
 # and records before/after in the audit log (never a password, a hash or a token).
 
-ADMIN_ROLE = "administrator"
+ADMIN_ROLE = ADMINISTRATOR
 EXPIRY_WARNING_DAYS = 30  # a credential expiring within this many days is flagged (即将到期)
 _UNIT_CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
 
@@ -336,8 +340,7 @@ def credential_status(cred: Credential, today: dt.date) -> str:
 
 
 def _require_admin(actor: User) -> None:
-    if not actor.has_role(ADMIN_ROLE):
-        raise Forbidden("只有系统管理员可以管理用户、单位和证件 (administrators only)")
+    require(actor, "people.manage")
 
 
 def _get_user(user_id: int) -> User:

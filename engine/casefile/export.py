@@ -4,7 +4,9 @@ Contents: ``case.json`` (the case as recorded), ``audit.jsonl`` (the case's hash
 that was hashed), ``documents/…`` (the issued documents), ``printable.html`` (the printable case
 file), ``manifest.json`` (sha256 of every file, the chain head, each document's hash) and
 ``verify.py`` (``engine.record.offline_check``, standard library only). ``python3 verify.py 案卷.zip``
-recomputes the chain and every hash.
+recomputes the chain and every hash. Evidence files (照片、录音、录像…) are in ``evidence/…`` up to
+the administrator's size limit, beyond it listed with their hashes (engine/evidence/export.py); the
+manifest's ``evidence`` list ties each to the sha256 its registration recorded in the chain.
 
 A void document (作废, engine/documents/void.py) is part of the record: its file, its hash and its
 issuing and voiding events are all here, and the manifest marks it void with the reason. The
@@ -27,6 +29,7 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.db.command import command
+from engine.evidence import export as evidence_export
 from engine.models import AuditEvent, AuditHead, Case, User, db
 from engine.policy.access import get_case
 from engine.record import audit
@@ -40,9 +43,10 @@ README = """zhifa 案卷导出 (case file export)
     unzip -p {name} verify.py | python3 - {name}
 
 校验内容：manifest.json 中每个文件的 sha256；audit.jsonl 办案记录哈希链（序号、前一哈希、内容哈希、链尾）；
-每份文书的哈希须记录在办案记录的签发事件中。
+每份文书的哈希须记录在办案记录的签发事件中；每件证据的哈希须与办案记录中登记时的哈希一致（超出导出大小上限的证据只列出哈希）。
 Checks: every file against manifest.json; the audit hash chain (sequence, previous hash, content hash,
-chain head); every document's hash must appear in the record's issuing event.
+chain head); every document's hash must appear in the record's issuing event; every evidence file
+must match the sha256 recorded when it was registered (items above the export size limit are listed only).
 """
 
 
@@ -62,6 +66,7 @@ def export_case_file(actor: User, case_id: int) -> tuple[str, bytes]:
         files[doc["file"]] = doc.pop("content")
         documents.append(doc)
     files["printable.html"] = _printable(case).encode("utf-8")
+    evidence = evidence_export.export_entries(case.id)
     manifest = {
         "format": "zhifa-case-file/1",
         "case_number": case.case_number,
@@ -70,12 +75,14 @@ def export_case_file(actor: User, case_id: int) -> tuple[str, bytes]:
         "files": {name: hashlib.sha256(content).hexdigest() for name, content in files.items()},
         "chain_head": {"seq": head.seq, "hash": head.hash} if head else None,
         "documents": documents,
+        "evidence": evidence,
     }
     name = f"{case.case_number}.zip"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for file_name, content in files.items():
             archive.writestr(file_name, content)
+        evidence_export.write_files(archive, evidence)
         archive.writestr("manifest.json", _json_bytes(manifest))
         archive.writestr("verify.py", Path(recordcheck.__file__).read_text(encoding="utf-8"))
         archive.writestr("README.txt", README.format(name=name))

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from engine.db.command import command
 from engine.documents.verify import verify_documents
+from engine.evidence.verify import verify_evidence
 from engine.models import AuditHead, User, db
 from engine.publication.publish import verify_publications
 from engine.record import audit
@@ -26,11 +27,12 @@ class VerificationResult:
 
 
 def verify_record(case_id: int | None = None) -> list[Finding]:
-    """Check one case's record, or the whole record: hash chains, issued documents and 公示 entries.
+    """Check one case's record, or the whole record: hash chains, issued documents, 公示 entries and
+    evidence (every stored file re-hashed against the hash its registration recorded).
 
     An empty list means intact.
     """
-    return audit.verify_chains(case_id) + verify_documents(case_id) + verify_publications(case_id)
+    return audit.verify_chains(case_id) + verify_documents(case_id) + verify_publications(case_id) + verify_evidence(case_id)
 
 
 @command

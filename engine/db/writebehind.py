@@ -4,7 +4,8 @@ A command ends with rows nobody reads before it commits: a new case and its inst
 projection's new rows, the audit events and the chain head. Sent one by one, each costs a network
 round trip to PostgreSQL (and a wake-up of both processes), which is most of what a case start or a
 task completion costs. ``defer`` queues such a statement on the transaction's connection and
-``commit`` sends the queue and the COMMIT together in one psycopg pipeline.
+the commit protocol (engine/db/command.py ``commit``) sends the queue and the COMMIT together in one
+psycopg pipeline.
 
 The queue never changes what a reader sees: any other statement on the connection first writes the
 queue in order (a read barrier), a commit by any path writes it first, and a rollback drops it.
@@ -15,32 +16,18 @@ flushed before the pipeline, outside it, so their version checks read real row c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable, Insert
 
 from engine.db.session import db
 
 QUEUE = "zhifa_write_behind"
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
-
-
-_BEFORE_COMMIT: list[Callable[[Session], None]] = []
-
-
-def before_commit(hook: Callable[[Session], None]) -> Callable[[Session], None]:
-    """Register a writer that must queue its rows before a command commits (the audit chain does).
-
-    Why a registry: the chain sits in a higher layer than this module; it registers itself here, so
-    the commit protocol stays in one place without importing upwards.
-    """
-    _BEFORE_COMMIT.append(hook)
-    return hook
 
 
 def defer(statement: Executable, params: Params) -> None:
@@ -52,25 +39,17 @@ def defer(statement: Executable, params: Params) -> None:
     conn.info.setdefault(QUEUE, []).append((statement, params))
 
 
-def commit() -> None:
-    """Commit the session: ORM changes first (checked), then the queue and COMMIT in one round trip."""
-    session = db.session
-    session.flush()
-    for hook in _BEFORE_COMMIT:
-        hook(session())
-    conn = session.connection()
-    if conn.info.get(QUEUE) and conn.dialect.name == "postgresql":
-        _commit_pipelined(conn)
-    session.commit()  # after a pipelined COMMIT the connection is idle: this only ends the session's transaction
+def pending(conn: Connection) -> bool:
+    return bool(conn.info.get(QUEUE))
 
 
-def _commit_pipelined(conn: Connection) -> None:
+def send_with_commit(conn: Connection) -> None:
     """The queue, then COMMIT, sent together; the pipeline is left before the session hands the
     connection back to its pool (another thread may take it at once)."""
     driver = conn.connection.driver_connection
     try:
         with driver.pipeline():  # type: ignore[union-attr]
-            _write(conn)
+            write_queue(conn)
             driver.commit()  # type: ignore[union-attr]
     except driver.Error as exc:  # type: ignore[union-attr]
         # Raised by the COMMIT's round trip, outside SQLAlchemy: give it SQLAlchemy's type, as any
@@ -78,7 +57,7 @@ def _commit_pipelined(conn: Connection) -> None:
         raise DBAPIError.instance(None, None, exc, type(driver).Error) from exc  # type: ignore[arg-type]
 
 
-def _write(conn: Connection) -> None:
+def write_queue(conn: Connection) -> None:
     queue = conn.info.pop(QUEUE, None)
     for statement, params in queue or ():
         conn.execute(statement, params)
@@ -86,12 +65,9 @@ def _write(conn: Connection) -> None:
 
 @event.listens_for(Engine, "before_execute")
 def _read_barrier(conn: Connection, clauseelement: Any, multiparams: Any, params: Any, options: Any) -> None:
-    _write(conn)  # the queue is popped first, so these statements do not come back here
+    write_queue(conn)  # the queue is popped first, so these statements do not come back here
 
 
-event.listen(Engine, "commit", _write)  # a commit by any path (not only ``commit`` above) writes the queue first
-
-
-@event.listens_for(Engine, "rollback")
-def _on_rollback(conn: Connection) -> None:
+def drop_queue(conn: Connection) -> None:
+    """A rollback drops the queue (called by the commit protocol, engine/db/command.py)."""
     conn.info.pop(QUEUE, None)

@@ -14,6 +14,7 @@ from typing import NamedTuple
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
+from engine.db import caches
 from engine.deadlines.holidays import Calendar
 from engine.deadlines.holidays import CalendarDay as Day
 from engine.models import ActiveProcess, CalendarDay, CalendarYear, ConfigRevision, ProcessSpec, TimeLimit, db
@@ -101,6 +102,7 @@ def uncommitted() -> Reference:
     return fresh
 
 
+@caches.register
 def forget() -> None:
     """Drop the cache (tests that reset the database restart revisions at zero)."""
     with _lock:

@@ -7,15 +7,18 @@ import hashlib
 from sqlalchemy import select
 
 from engine import clock
-from engine.db.session import writing
+from engine.db.command import command
 from engine.deadlines.reference import bump_revision
 from engine.definitions.bundle import Bundle
 from engine.definitions.lint import lint
 from engine.definitions.parse import BLOCKING, ParsedBundle, parse_bundle
 from engine.definitions.problems import Problem
+from engine.definitions.procedures import process_properties
 from engine.definitions.serialization import specs_to_json
 from engine.errors import DeploymentInvalid
 from engine.models import ActiveProcess, Deployment, DeploymentFile, ProcessSpec, TimeLimit, db
+from engine.policy.actor import Actor, as_actor
+from engine.policy.permissions import require
 from engine.record import audit
 
 
@@ -33,14 +36,15 @@ def latest_deployment() -> Deployment | None:
     return db.session.scalars(select(Deployment).order_by(Deployment.id.desc()).limit(1)).first()
 
 
-def deploy_bundle(bundle: Bundle, actor: str, comment: str = "", skip_if_unchanged: bool = False) -> Deployment:
-    """Validate, store and activate ``bundle`` in one transaction; refuse it whole on any problem."""
-    with writing():
-        try:
-            return _deploy(bundle, actor, comment, skip_if_unchanged)
-        except BaseException:
-            db.session.rollback()
-            raise
+@command
+def deploy_bundle(bundle: Bundle, actor: Actor | str, comment: str = "", skip_if_unchanged: bool = False) -> Deployment:
+    """Validate, store and activate ``bundle`` in one transaction; refuse it whole on any problem.
+
+    ``actor`` is the designer (a ``User``), or the name of a script deploying as the platform
+    (``"system"`` at start-up, ``"cli"``)."""
+    actor = as_actor(actor)
+    require(actor, "procedure.edit")
+    return _deploy(bundle, actor.username, comment, skip_if_unchanged)
 
 
 def _deploy(bundle: Bundle, actor: str, comment: str, skip_if_unchanged: bool) -> Deployment:
@@ -72,7 +76,8 @@ def _deploy(bundle: Bundle, actor: str, comment: str, skip_if_unchanged: bool) -
             process_id=process_id,
             name=parsed.process_names.get(process_id, process_id),
             spec_json=spec_json,
-            spec_hash=hashlib.sha256(spec_json.encode()).hexdigest(),
+            # The <process> properties (label, clock_key…) are part of what a version is: a changed one activates it.
+            spec_hash=hashlib.sha256((spec_json + process_properties(parsed, process_id)).encode()).hexdigest(),
             startable=process_id not in called or _marked_startable(parsed, process_id),
         )
         db.session.add(row)
@@ -95,7 +100,6 @@ def _deploy(bundle: Bundle, actor: str, comment: str, skip_if_unchanged: bool) -
         data={"deployment": deployment.id, "bundle_hash": bundle.hash, "comment": comment, "activated": activated,
               "files": {f.path: f.sha256 for f in bundle.files}},
     )
-    db.session.commit()
     return deployment
 
 

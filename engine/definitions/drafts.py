@@ -22,6 +22,7 @@ from engine.definitions.problems import Problem
 from engine.definitions.versions import deployment_bundle
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models import Deployment, DeploymentFile, Draft, User, db
+from engine.policy.permissions import require
 from engine.record import audit
 
 _PROCESS_ID = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
@@ -58,6 +59,7 @@ def source(path: str) -> tuple[str, str]:
 
 @command
 def save_draft(actor: User, path: str, content: str) -> Draft:
+    require(actor, "procedure.edit")
     path = safe_path(path)
     if not isinstance(content, str) or not content.strip():
         raise InvalidInput("文件内容不能为空 (the file is empty)")
@@ -78,6 +80,7 @@ def save_draft(actor: User, path: str, content: str) -> Draft:
 
 @command
 def discard_draft(actor: User, path: str) -> None:
+    require(actor, "procedure.edit")
     path = safe_path(path)
     if db.session.execute(delete(Draft).where(Draft.path == path)).rowcount:  # type: ignore[attr-defined]
         audit.record("draft.discarded", actor.username, {"path": path})
@@ -99,21 +102,27 @@ def validate_drafts(overrides: dict[str, str] | None = None) -> list[Problem]:
         db.session.rollback()
 
 
+@command
 def deploy_drafts(actor: User, comment: str) -> Deployment:
-    """Deploy the draft set as a new version (new cases use it at once), then clear the drafts."""
+    """Deploy the draft set as a new version (new cases use it at once) and clear the drafts, in one
+    transaction: a deployment whose drafts are still pending, or drafts cleared for a deployment
+    that failed, cannot be committed."""
+    require(actor, "procedure.edit")
     if not comment.strip():
         raise InvalidInput("请填写部署说明 (give a comment for the version history)")
     paths = list(db.session.scalars(select(Draft.path)))
     if not paths:
         raise Conflict("没有待部署的草稿 (nothing to deploy)")
-    deployment = deploy_bundle(draft_bundle(), actor.username, comment.strip())
-    _clear(actor, paths, deployment.id)
+    deployment = deploy_bundle(draft_bundle(), actor, comment.strip())
+    db.session.execute(delete(Draft).where(Draft.path.in_(paths)))
+    audit.record("draft.deployed", actor.username, {"paths": paths, "deployment": deployment.id})
     return deployment
 
 
 @command
 def new_process(actor: User, process_id: str, name: str) -> Draft:
     """A new procedure from the template: one handler task with its form, ready to be edited."""
+    require(actor, "procedure.edit")
     if not _PROCESS_ID.match(process_id or ""):
         raise InvalidInput("流程标识须为小写字母开头的字母、数字、下划线 (process id: lowercase letters, digits, _)",
                            details=[{"field": "process_id", "message": "格式不正确"}])
@@ -133,12 +142,6 @@ def new_process(actor: User, process_id: str, name: str) -> Draft:
                          updated_by=actor.username, updated_at=now))
     audit.record("draft.created", actor.username, {"path": path, "name": name})
     return draft
-
-
-@command
-def _clear(actor: User, paths: list[str], deployment_id: int) -> None:
-    db.session.execute(delete(Draft).where(Draft.path.in_(paths)))
-    audit.record("draft.deployed", actor.username, {"paths": paths, "deployment": deployment_id})
 
 
 def _xml_escape(text: str) -> str:

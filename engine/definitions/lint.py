@@ -24,9 +24,10 @@ from SpiffWorkflow.spiff.specs.defaults import UserTask
 from engine.deadlines.limits import CASE_CLOCK, EXTENSION, IDENTIFIER
 from engine.definitions.parse import ParsedBundle
 from engine.definitions.problems import Problem
+from engine.definitions.procedures import lint_procedures
 from engine.errors import UnsafeExpression
 from engine.expressions import assigned_names, check_expression
-from engine.expressions.templates import check_instructions
+from engine.expressions.instructions_check import check_instructions
 from engine.forms.schema import RESERVED_NAMES
 from engine.policy.roles import CREDENTIAL_KINDS, LANE_ROLES, TASK_PROPERTIES
 
@@ -47,6 +48,7 @@ def lint(parsed: ParsedBundle, time_limit_keys: set[str]) -> list[Problem]:
     for process in processes.values():
         problems += _lint_process(parsed, process, time_limit_keys, task_ids)
     problems += _lint_dmn(parsed)
+    problems += lint_procedures(parsed, time_limit_keys)
     return sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.message))
 
 

@@ -6,6 +6,7 @@ import threading
 
 from sqlalchemy import select
 
+from engine.db import caches
 from engine.deadlines.reference import ActiveSpec, reference
 from engine.definitions.hitpolicy import honour_hit_policies
 from engine.definitions.serialization import Specs, specs_from_json
@@ -40,6 +41,7 @@ def active_spec(process_id: str) -> ActiveSpec:
     return active
 
 
+@caches.register
 def clear_cache() -> None:
     """Forget parsed specs (tests that reset the database reuse ids)."""
     with _lock:

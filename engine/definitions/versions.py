@@ -21,15 +21,16 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
-from engine.db.session import writing
+from engine.db.command import command
 from engine.definitions import Bundle, BundleFile, deploy_bundle, validate_bundle
 from engine.definitions.deploy import latest_deployment
 from engine.definitions.parse import _XML_PARSER_OPTIONS
-from engine.errors import Forbidden, InvalidInput, InvalidState, NotFound
+from engine.errors import InvalidInput, InvalidState, NotFound
 from engine.models import Deployment, DeploymentFile, User, db
+from engine.policy.permissions import DESIGNERS, require
 from engine.record import audit
 
-WRITERS = ("process_designer", "administrator")
+WRITERS = DESIGNERS
 # Prefixes the designer knows from the files; any other namespace is shown by its local name.
 PREFIXES = {
     "http://www.omg.org/spec/BPMN/20100524/MODEL": "bpmn",
@@ -139,37 +140,32 @@ def diff_deployments(from_id: int, to_id: int) -> DeploymentDiff:
     return DeploymentDiff(from_id, to_id, files)
 
 
+@command
 def rollback(actor: User, deployment_id: int, comment: str) -> Deployment:
     """Deploy the files of an earlier deployment as a new deployment; audited with the reason.
 
     Goes through ``deploy_bundle``, so the old files are validated again (a time limit they name may
     have been removed since) and only processes whose spec differs from the active one are activated.
     """
-    if not actor.has_role(*WRITERS):
-        raise Forbidden("只有流程设计人员或系统管理员可以回滚版本 (only process designers and administrators may roll back)")
+    require(actor, "procedure.rollback")
     comment = (comment or "").strip()
     if not comment:
         raise InvalidInput("回滚必须填写说明 (a rollback needs a comment saying why)",
                            details=[{"field": "comment", "message": "必填 (required)"}])
-    with writing():
-        try:
-            target = get_deployment(deployment_id)
-            latest = latest_deployment()
-            if latest is not None and latest.bundle_hash == target.bundle_hash:
-                raise InvalidState(f"部署 #{target.id} 的内容与当前版本相同，无需回滚 (deployment #{target.id} is the current content)")
-            bundle = deployment_bundle(target)
-            # Recorded first, committed by deploy_bundle with the new deployment (or discarded with it);
-            # the bundle hash ties this event to the deployment.created event that follows.
-            audit.record(
-                action="deployment.rolled_back",
-                actor=actor.username,
-                data={"to_files_of": target.id, "replacing": latest.id if latest else None,
-                      "bundle_hash": bundle.hash, "comment": comment},
-            )
-            return deploy_bundle(bundle, actor.username, f"回滚至部署 #{target.id} (rollback to #{target.id}): {comment}")
-        except BaseException:
-            db.session.rollback()
-            raise
+    target = get_deployment(deployment_id)
+    latest = latest_deployment()
+    if latest is not None and latest.bundle_hash == target.bundle_hash:
+        raise InvalidState(f"部署 #{target.id} 的内容与当前版本相同，无需回滚 (deployment #{target.id} is the current content)")
+    bundle = deployment_bundle(target)
+    # Recorded first, committed with the new deployment (deploy_bundle joins this command) or discarded
+    # with it; the bundle hash ties this event to the deployment.created event that follows.
+    audit.record(
+        action="deployment.rolled_back",
+        actor=actor.username,
+        data={"to_files_of": target.id, "replacing": latest.id if latest else None,
+              "bundle_hash": bundle.hash, "comment": comment},
+    )
+    return deploy_bundle(bundle, actor, f"回滚至部署 #{target.id} (rollback to #{target.id}): {comment}")
 
 
 def upload_bundle(uploads: Iterable[tuple[str, bytes]], replace_all: bool = False) -> Bundle:

@@ -6,7 +6,9 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from engine.admin.agencies import ensure_agency
 from engine.admin.users import create_user, ensure_roles, ensure_unit
+from engine.demo.seal import draw_seal
 from engine.models import Credential, User, db
 
 DEMO_PASSWORD = "zhifa-demo-2026"  # noqa: S105 - demo logins, published in the README
@@ -27,8 +29,21 @@ PEOPLE = (
 SYSTEM_PEOPLE = (("designer", ["process_designer"]), ("admin", ["administrator"]), ("supervisor", ["supervisor"]))
 
 
+# The demo 行政机关: what its documents print as issuer, 复议机关, court and where to pay.
+AGENCY = {
+    "code": "x_amr", "full_name": "X市市场监督管理局", "short_name": "X市监",
+    "address": "X市人民路100号", "postal_code": "100001", "phone": "010-12345678",
+    "review_organ": "X市人民政府", "court": "X市东城区人民法院",
+    "payment_place": "中国工商银行X市分行各营业网点", "payment_account_name": "X市财政局非税收入专户",
+    "payment_account": "0200 0012 0902 0123 456",
+}
+
+
 def load_demo() -> None:
     ensure_roles()
+    agency = ensure_agency(**AGENCY)
+    if agency.seal_png is None:
+        agency.seal_png = draw_seal(agency.full_name)
     for code, name, agency in UNITS:
         ensure_unit(code, name, agency)
     letter = {"unit_a": "a", "unit_b": "b"}

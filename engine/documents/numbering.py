@@ -29,8 +29,9 @@ from sqlalchemy.exc import IntegrityError
 
 from engine import clock
 from engine.db.command import command
-from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.errors import InvalidInput, NotFound
 from engine.models import Case, FormNumber, FormNumberRange, Task, User, db
+from engine.policy.permissions import HANDLER, require
 from engine.record import audit
 
 MAX_PREFIX = 40
@@ -81,7 +82,7 @@ def allocate_range(actor: User, holder: str, prefix: str, first: str, last: str,
     officer = db.session.scalars(select(User).where(User.username == (holder or "").strip())).first()
     if officer is None or not officer.active:
         errors.append(_error("holder", "领用人", "领用人不存在或已停用 (no such active officer)"))
-    elif not officer.has_role("handler"):
+    elif not officer.has_role(HANDLER):
         errors.append(_error("holder", "领用人", "领用人须为承办人（执法人员） (the holder must be a handler)"))
     if errors:
         raise InvalidInput("号段分配有误：" + "；".join(e["message"] for e in errors), details=errors)
@@ -276,5 +277,4 @@ def _error(field: str, label: str, message: str) -> dict[str, str]:
 
 
 def _administrator(actor: User) -> None:
-    if not actor.has_role("administrator"):
-        raise Forbidden("只有系统管理员可以分配或收回号段 (administrators only)")
+    require(actor, "numbering.manage")

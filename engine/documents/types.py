@@ -20,8 +20,9 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.db.command import command
-from engine.errors import Forbidden, InvalidInput
+from engine.errors import InvalidInput
 from engine.models import DocumentType, User, db
+from engine.policy.permissions import require
 from engine.record import audit
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "document_types.json"
@@ -38,6 +39,9 @@ class DocType:
     template: str
     basis: str
     configured: bool  # False: shipped default or derived for an unknown name
+    required: tuple[str, ...] = ("header", "signature")  # what an edited text must still use (engine/documents/texts.py)
+    served: bool = False  # served on the party: issued with its 送达回证, service attaches to it
+    supersedes: bool = False  # a new one replaces (已更正) the case's earlier valid one of the type
 
 
 def document_type(name: str) -> DocType:
@@ -46,10 +50,12 @@ def document_type(name: str) -> DocType:
     default = _defaults()["types"].get(name)
     template = default["template"] if default else GENERIC_TEMPLATE
     basis = default.get("basis", "") if default else ""
+    flags = {"required": tuple(default.get("required") or ("header", "signature")), "served": bool(default.get("served")),
+             "supersedes": bool(default.get("supersedes"))} if default else {}
     if row is not None:
-        return DocType(name, row.code, row.pattern, template, basis, True)
+        return DocType(name, row.code, row.pattern, template, basis, True, **flags)
     code = default["code"] if default else name
-    return DocType(name, code, default_pattern(), template, basis, False)
+    return DocType(name, code, default_pattern(), template, basis, False, **flags)
 
 
 def all_types() -> list[DocType]:
@@ -95,8 +101,7 @@ def check_pattern(pattern: str) -> None:
 @command
 def set_document_type(actor: User, name: str, code: str, pattern: str, reason: str) -> DocType:
     """Change a type's code or number pattern; applies to numbers allocated from now on."""
-    if not actor.has_role("administrator"):
-        raise Forbidden("只有管理员可以修改文书编号规则 (administrators only)")
+    require(actor, "document_types.edit")
     name, code, pattern, reason = name.strip(), (code or "").strip(), (pattern or "").strip(), (reason or "").strip()
     if not name or len(name) > 40:
         raise InvalidInput("文书名称无效 (invalid document type name)", details=[{"field": "name", "message": "必填"}])

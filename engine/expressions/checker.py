@@ -32,7 +32,8 @@ from engine.expressions.bounds import (
     Mode,
 )
 from engine.expressions.functions import SAFE_FUNCTIONS
-from engine.expressions.guards import power_too_large, printf_directives
+from engine.expressions.printf import printf_directives
+from engine.expressions.sizes import power_too_large
 
 
 def check_expression(source: str, mode: Mode = "eval", *, functions: Iterable[str] | None = None) -> ast.Module | ast.Expression:

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from engine import clock
 from engine.expressions.bounds import MAX_INT_BITS, MAX_RANGE, MAX_ROUND_DIGITS, limit_error
-from engine.expressions.guards import check_decimal_exponent, guarded_render
+from engine.expressions.sizes import check_decimal_exponent, guarded_render
 
 
 def parse_date(value: str | date) -> date:

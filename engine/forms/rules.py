@@ -22,6 +22,7 @@ from typing import Any
 from engine import clock
 from engine.deadlines.limits import Deadlines
 from engine.errors import InvalidInput
+from engine.forms.evidence_field import evidence_problem
 from engine.models import Case, TimeLimit, db
 
 PARTY_LABELS = {"citizen": "公民", "organization": "法人或者其他组织"}
@@ -39,6 +40,8 @@ def check_case_rules(case: Case, schema: dict[str, Any], data: dict[str, Any]) -
             problem = _party_maximum(case, prop, data[name])
         if problem is None and isinstance(prop.get("x-within-time-limit"), dict):
             problem = _within_time_limit(schema, prop, data[name], data)
+        if problem is None and prop.get("x-widget") == "evidence":
+            problem = evidence_problem(case, prop, data[name])  # ids of this case's items, not withdrawn, of an allowed kind
         if problem is not None:
             errors.append({"field": name, "label": str(prop.get("title") or name), "message": problem})
     if errors:

@@ -16,8 +16,10 @@ import referencing.exceptions
 from referencing import Registry
 from sqlalchemy import select
 
+from engine.db import caches
 from engine.errors import InvalidInput, NotFound
 from engine.expressions import SAFE_FUNCTIONS
+from engine.forms.messages import describe, summary
 from engine.models import DeploymentFile, db
 
 # Case data the engine sets, and the helpers expressions call: no form or fact may overwrite them.
@@ -170,6 +172,15 @@ def form_schema(deployment_id: int, form: str) -> dict[str, Any]:
     return schema
 
 
+def deployment_forms(deployment_id: int) -> list[dict[str, Any]]:
+    """Every form of a deployment (the labels of a choice made on one step are shown on later ones)."""
+    paths = db.session.scalars(
+        select(DeploymentFile.path).where(DeploymentFile.deployment_id == deployment_id,
+                                          DeploymentFile.path.like("forms/%.json")).order_by(DeploymentFile.path)
+    ).all()
+    return [form_schema(deployment_id, path[len("forms/"):-len(".json")]) for path in paths]
+
+
 def validate_form_data(
     schema: dict[str, Any], data: Any, reserved: frozenset[str] | None = None, closed: bool = True
 ) -> dict[str, Any]:
@@ -206,11 +217,8 @@ def validate_form_data(
     finally:
         _steps.left = None
     if errors:
-        details = [_describe(schema, e) for e in errors]
-        raise InvalidInput(
-            "表单填写有误：" + "；".join(f"{d['label']}：{d['message']}" for d in details[:5]),
-            details=details,
-        )
+        details = [describe(schema, e) for e in errors]
+        raise InvalidInput(summary(details), details=details)
     return data
 
 
@@ -219,52 +227,7 @@ def _unusable(message: str) -> InvalidInput:
     return InvalidInput(message, details=[{"field": None, "label": "表单", "message": message}])
 
 
-def _describe(schema: dict[str, Any], error: jsonschema.ValidationError) -> dict[str, Any]:
-    """A field's ``x-message`` replaces the generic text: it says which rule the field carries and
-    what to do (e.g. a box that must be ticked because the law requires an approval)."""
-    path = [str(p) for p in error.absolute_path]
-    field = path[0] if path else None
-    if error.validator == "required" and isinstance(error.instance, dict):
-        missing = error.message.split("'")[1] if "'" in error.message else None
-        field = ".".join([*path, missing]) if missing else field
-        top = missing if not path else path[0]
-        prop = schema.get("properties", {}).get(top, {})
-        own = prop.get("x-message") if not path and isinstance(prop, dict) else None
-        return {"field": field, "label": prop.get("title", top), "message": own if isinstance(own, str) else "必填 (required)"}
-    prop = schema.get("properties", {}).get(path[0], {}) if path else {}
-    label = prop.get("title", path[0]) if path else "表单"
-    own = prop.get("x-message") if len(path) == 1 else None
-    return {"field": ".".join(path) or None, "label": label, "message": own if isinstance(own, str) else _message(error)}
-
-
-def _message(error: jsonschema.ValidationError) -> str:
-    v = error.validator
-    if v == "minimum":
-        return f"不能小于 {error.validator_value} (must be ≥ {error.validator_value})"
-    if v == "maximum":
-        return f"不能大于 {error.validator_value} (must be ≤ {error.validator_value})"
-    if v == "maxLength":
-        return f"不能超过 {error.validator_value} 个字 (at most {error.validator_value} characters)"
-    if v == "minLength":
-        return f"至少 {error.validator_value} 个字 (at least {error.validator_value} characters)"
-    if v == "enum":
-        return "请从选项中选择 (choose one of the options)"
-    if v == "type":
-        return f"类型不正确，应为 {error.validator_value} (wrong type)"
-    if v == "format":
-        return f"格式不正确，应为 {error.validator_value} (wrong format)"
-    if v == "minItems":
-        return f"至少 {error.validator_value} 项 (at least {error.validator_value} items)"
-    if v == "multipleOf":
-        return "最多两位小数 (at most two decimals)"
-    if v == "pattern":
-        return f"格式不符合要求 (does not match the pattern {error.validator_value!r})"
-    if v == "const" and error.validator_value is True:
-        return "须勾选此项 (must be ticked)"
-    return error.message
-
-
-
+@caches.register
 def clear_cache() -> None:
     with _lock:
         _cache.clear()

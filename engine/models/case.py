@@ -25,6 +25,17 @@ class Case(db.Model):
     party_type: Mapped[str] = mapped_column(String(20))  # citizen | organization
     party_name: Mapped[str] = mapped_column(String(200))
     party_id_masked: Mapped[str] = mapped_column(String(40), default="")
+    # 当事人 details the documents are served with (engine/runtime/party.py validates them). The ID
+    # number is stored whole (documents need it); pages and the API show ``party_id_masked``.
+    party_id_type: Mapped[str] = mapped_column(String(30), default="", server_default="")
+    party_id_number: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    party_address: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    party_phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    party_credit_code: Mapped[str] = mapped_column(String(18), default="", server_default="")
+    party_legal_rep: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    party_contact: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    e_service_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    e_service_address: Mapped[str] = mapped_column(String(200), default="", server_default="")
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(20))  # open | suspended | closed | terminated
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -48,6 +59,15 @@ class Case(db.Model):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     unit: Mapped[OrgUnit] = relationship(lazy="joined")
+
+    def party_details(self) -> dict[str, Any]:
+        """The party as documents print it: every key present ("" when not recorded)."""
+        return {key: getattr(self, key) for key in PARTY_FIELDS} | {"party_id_masked": self.party_id_masked}
+
+
+# The party columns a registration or a later correction sets (in the order forms list them).
+PARTY_FIELDS = ("party_type", "party_name", "party_id_type", "party_id_number", "party_address", "party_phone",
+                "party_credit_code", "party_legal_rep", "party_contact", "e_service_consent", "e_service_address")
 
 
 class ProcessInstance(db.Model):

@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from engine.db.session import UTCDateTime, db
+from engine.models.agency import Agency
 
 user_role = Table(
     "user_role",
@@ -18,7 +19,8 @@ user_role = Table(
 
 
 class OrgUnit(db.Model):
-    """An enforcement unit (承办机构) inside an agency; the agency short name numbers documents."""
+    """An enforcement unit (承办机构) inside an agency (行政机关, engine/models/agency.py), which issues
+    and numbers its documents. ``agency_short_name`` numbers them only while the unit has no agency."""
 
     __tablename__ = "org_unit"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -26,6 +28,16 @@ class OrgUnit(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     agency_short_name: Mapped[str] = mapped_column(String(40), default="")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+
+    agency: Mapped[Agency | None] = relationship(lazy="joined")
+
+    @property
+    def numbering_name(self) -> str:
+        """The name that numbers this unit's cases and documents: its agency's short name."""
+        if self.agency is not None and self.agency.short_name:
+            return self.agency.short_name
+        return self.agency_short_name or self.code
 
 
 class Role(db.Model):

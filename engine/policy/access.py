@@ -26,15 +26,16 @@ from sqlalchemy import Select, select
 from engine import clock
 from engine.errors import Forbidden, NotFound
 from engine.models import WHOLE_USER, Case, CaseOfficer, Credential, Recusal, Task, User, db
+from engine.policy.permissions import CROSS_UNIT, HANDLER
 from engine.policy.roles import CREDENTIAL_KINDS, LANE_ROLES
 
 # Supervisors and administrators read across units; officers only their own.
-CROSS_UNIT_ROLES = ("supervisor", "administrator")
+CROSS_UNIT_ROLES = CROSS_UNIT
 # Roles whose members act as enforcement officers and so must hold a 执法证 (法 Art. 42), whether or
 # not the step names the credential itself.
-CREDENTIAL_FOR_ROLE = {"handler": "law_enforcement", "hearing_host": "law_enforcement"}
+CREDENTIAL_FOR_ROLE = {HANDLER: "law_enforcement", "hearing_host": "law_enforcement"}
 CREDENTIAL_BASIS = {"law_enforcement": "《行政处罚法》第四十二条", "legal_qualification": "《行政处罚法》第五十八条第二款"}
-HANDLER_ROLE = "handler"
+HANDLER_ROLE = HANDLER
 # 立案审批 designates the case's handlers (法 Art. 42: two or more); its handler steps go to them only.
 DESIGNATED_HANDLERS = "assigned_handlers"
 # Officers' fields a designation may be separated from, by their titles (for the message).

@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 
 from engine import clock
 from engine.db.command import command
-from engine.errors import Forbidden, InvalidInput, InvalidState
+from engine.errors import InvalidInput, InvalidState
 from engine.models import WHOLE_USER, Case, CaseOfficer, Notification, ProcessInstance, Task, User, db
 from engine.policy.access import (
     CREDENTIAL_FOR_ROLE,
@@ -37,10 +37,11 @@ from engine.policy.access import (
     standing,
     unit_officers,
 )
+from engine.policy.permissions import UNIT_HEAD, require
 from engine.record import audit
 
 MIN_HANDLERS = 2  # 法 Art. 42: investigation by two or more officers
-DESIGNATOR_ROLE = "unit_head"
+DESIGNATOR_ROLE = UNIT_HEAD
 MAX_REASON = 1000
 ART_42 = "《行政处罚法》第四十二条：执法人员不得少于两人"
 
@@ -151,9 +152,7 @@ def designate_handlers(actor: User, case_id: int, usernames: Any, reason: str) -
 
 def require_designator(actor: User) -> None:
     """The unit head designates the case's handlers (立案审批), and so re-designates them."""
-    if not actor.has_role(DESIGNATOR_ROLE):
-        raise Forbidden("承办人由承办机构负责人指定（《行政处罚法》第四十二条；立案审批时指定）：请报承办机构负责人在案件页面重新指定 "
-                        "(handlers are designated by the unit head: ask the unit head to re-designate them on the case page)")
+    require(actor, "case.designate_handlers")
 
 
 def designated_handlers(case_id: int) -> list[User]:

@@ -20,5 +20,5 @@ ALL_ROLES: dict[str, str] = {**LANE_ROLES, **SYSTEM_ROLES}
 
 # Extension properties a user task may carry (ARCHITECTURE.md "Runtime rules").
 TASK_PROPERTIES = frozenset({"form", "time_limit", "counts_from", "counts_from_label", "extended_by", "requires_credential",
-                             "separate_from", "document"})
+                             "separate_from", "document", "service", "evidence_list"})
 CREDENTIAL_KINDS: dict[str, str] = {"law_enforcement": "执法证", "legal_qualification": "法律职业资格"}

@@ -23,16 +23,16 @@ from typing import Any
 from sqlalchemy import select
 
 from engine import clock
-from engine.db.command import command
-from engine.db.session import writing
+from engine.db.command import command, unit_of_work
 from engine.deadlines.limits import Deadlines
-from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.definitions.procedures import decision_documents
+from engine.errors import InvalidInput, NotFound
 from engine.models import AuditEvent, Case, Document, Publication, User, db
+from engine.policy.permissions import require
 from engine.publication.masking import mask_text
 from engine.record import audit
 from engine.record.audit import Finding
 
-DECISION_TYPE = "行政处罚决定书"
 SYSTEM_ACTOR = "system"
 SETTINGS: dict[str, Any] = json.loads((Path(__file__).resolve().parent.parent / "data" / "publication.json").read_text(encoding="utf-8"))
 WITHHELD = {
@@ -57,16 +57,11 @@ def sweep_publications(now: dt.datetime | None = None) -> PublicationSweep:
     """One pass of the scheduler: register new decisions, publish, withdraw and expire what is due."""
     now = now or clock.now()
     result = PublicationSweep()
-    with writing():
-        try:
-            result.registered = _register_new(now)
-            result.published = _publish_pending(now)
-            result.withdrawn = _withdraw_requested(now)
-            result.expired = _expire(now)
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
+    with unit_of_work():
+        result.registered = _register_new(now)
+        result.published = _publish_pending(now)
+        result.withdrawn = _withdraw_requested(now)
+        result.expired = _expire(now)
     return result
 
 
@@ -76,8 +71,7 @@ def request_withdrawal(actor: User, case_id: int, reason: str) -> list[Publicati
     from engine.policy.access import get_case
 
     case = get_case(actor, case_id)
-    if not actor.has_role("unit_head", "agency_head"):
-        raise Forbidden("只有承办机构负责人或行政机关负责人可以撤回公示 (only unit or agency heads withdraw a publication)")
+    require(actor, "publication.withdraw")
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("请填写撤回原因 (give the reason: decision changed or revoked)")
@@ -94,7 +88,7 @@ def request_withdrawal(actor: User, case_id: int, reason: str) -> list[Publicati
 def void_decision(document: Document, reason: str, actor: str) -> None:
     """A decision voided (作废) on a refused path is never published; one registered or already
     published is withdrawn (法 Art. 48), the sweep doing it at its next pass."""
-    if document.doc_type != DECISION_TYPE:
+    if document.doc_type not in decision_documents():
         return
     for row in db.session.scalars(select(Publication).where(Publication.document_id == document.id,
                                                             Publication.status.in_(("pending", "published")))):
@@ -146,7 +140,7 @@ def verify_publications(case_id: int | None = None) -> list[Finding]:
 def _register_new(now: dt.datetime) -> int:
     docs = list(db.session.scalars(
         select(Document).outerjoin(Publication, Publication.document_id == Document.id)
-        .where(Document.doc_type == DECISION_TYPE, Document.voided_at.is_(None), Publication.id.is_(None))
+        .where(Document.doc_type.in_(decision_documents()), Document.voided_at.is_(None), Publication.id.is_(None))
         .order_by(Document.id).limit(BATCH)))
     for doc in docs:
         # A second decision in the same case changes the first: its publication is withdrawn.

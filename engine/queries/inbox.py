@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_
+from dataclasses import dataclass
+
+from sqlalchemy import Select, and_, exists, false, func, or_, select, union
 from sqlalchemy.orm import defaultload
 
+from engine import clock
 from engine.errors import InvalidInput
-from engine.models import Case, Task, User
-from engine.policy.access import tasks_in_scope
+from engine.models import Case, CaseOfficer, Recusal, Task, User, db
+from engine.policy.access import DESIGNATED_HANDLERS, HANDLER_ROLE, eligibility, standing, tasks_in_scope
+from engine.policy.roles import CREDENTIAL_KINDS
 
 SCOPES = ("mine", "available", "done", "unit", "all")
 SORTS = {
@@ -47,3 +51,81 @@ def task_query(user: User, scope: str, procedure: str | None = None, q: str | No
     if scope == "done":
         return query.order_by(Task.completed_at.desc())
     return query.order_by(*SORTS[sort])
+
+
+@dataclass
+class TaskPage:
+    """One page of an inbox list: the rows, the (capped) total and whether a next page exists."""
+
+    scope: str
+    items: list[Task]
+    total: int
+    page: int
+    per_page: int
+    has_next: bool
+
+
+def task_page(user: User, scope: str, *, procedure: str | None = None, q: str | None = None, sort: str = "due_at",
+              page: int = 1, per_page: int = 25, count_cap: int | None = None) -> TaskPage:
+    """The inbox list both the page and ``GET /api/v1/tasks`` render: filtered, then counted, then paged.
+
+    可认领 offers only what the officer may take (``available_only``), decided BEFORE paging: a page
+    is full and ``total`` is what the officer can claim, never tasks he would be refused.
+    ``count_cap`` counts up to the cap only (``cap + 1`` means "more than cap"): a large unit's
+    count costs more than its page.
+    """
+    query = task_query(user, scope, procedure=procedure, q=q, sort=sort)
+    if scope == "available":
+        query = available_only(user, query)
+    counted = query.order_by(None)
+    if count_cap is not None:
+        counted = counted.limit(count_cap + 1)
+    total = db.session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    rows = list(db.session.scalars(query.offset((page - 1) * per_page).limit(per_page + 1)))
+    has_next, rows = len(rows) > per_page, rows[:per_page]
+    if scope == "available" and rows:  # the rules themselves, once more on the page: never offer a refused task
+        reasons = eligibility(rows, [user])
+        rows = [t for t in rows if reasons[(t.id, user.id)] is None]
+    return TaskPage(scope, rows, total, page, per_page, has_next)
+
+
+def available_only(user: User, query: Select[tuple[Task]]) -> Select[tuple[Task]]:
+    """Narrow the 可认领 candidates to the tasks ``user`` may take, in SQL, by the rules of
+    engine/policy/access.py ``eligibility``:
+
+    - standing (active, unit, role, credential valid today) depends on the kind of step only: it is
+      decided once per role of the officer and credential a step may name, without a query;
+    - a handler step of a filed case is for its designated handlers only;
+    - recusal and separation of duty concern only the cases the officer has taken part in: those
+      candidates are checked by ``eligibility`` itself and the refused ones left out by id.
+    """
+    candidates = query.order_by(None)
+    today = clock.today_shanghai()
+    # Every kind of step the officer's roles could offer: a role, and the credential the step names (or none).
+    kinds = [(role, credential) for role in sorted(user.role_names) for credential in (None, *sorted(CREDENTIAL_KINDS))]
+    allowed = [(role, credential) for role, credential in kinds
+               if standing(user, user.unit_id, role, credential, today) is None]
+    if not allowed:
+        return query.where(false())
+    query = query.where(or_(*(and_(Task.role == role, Task.requires_credential.is_(None) if credential is None
+                                   else Task.requires_credential == credential) for role, credential in allowed)))
+    if any(role == HANDLER_ROLE for role, _ in allowed):  # (case_id, field, user_id) is indexed: a lookup per row
+        designation = (CaseOfficer.case_id == Task.case_id, CaseOfficer.field == DESIGNATED_HANDLERS,
+                       CaseOfficer.ended_at.is_(None))
+        query = query.where(or_(Task.role != HANDLER_ROLE, ~exists().where(*designation),
+                                exists().where(*designation, CaseOfficer.user_id == user.id)))
+    # Candidates the case may still refuse: in the cases this officer took part in, steps separated
+    # from what he did or was designated for, and every step of a case he was recused from. His
+    # completed steps are found through the assignee index (completing a task assigns it).
+    recused = list(db.session.scalars(select(Recusal.case_id).where(Recusal.officer_id == user.id, Recusal.status == "granted")))
+    involved = union(
+        select(Task.case_id).where(Task.assignee_id == user.id, Task.status == "completed", Task.completed_by == user.id),
+        select(CaseOfficer.case_id).where(CaseOfficer.user_id == user.id))
+    may_refuse = and_(Task.separate_from.is_not(None), Task.case_id.in_(select(involved.subquery().c[0])))
+    if recused:
+        may_refuse = or_(may_refuse, Task.case_id.in_(recused))
+    ids = list(db.session.scalars(candidates.with_only_columns(Task.id).where(may_refuse)))
+    suspects = list(db.session.scalars(select(Task).where(Task.id.in_(ids)))) if ids else []
+    reasons = eligibility(suspects, [user]) if suspects else {}
+    refused = [t.id for t in suspects if reasons[(t.id, user.id)] is not None]
+    return query.where(Task.id.not_in(refused)) if refused else query

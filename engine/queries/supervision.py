@@ -24,9 +24,10 @@ from sqlalchemy.sql.elements import KeyedColumnElement
 from engine import clock
 from engine.errors import Forbidden, InvalidInput
 from engine.models import ActiveProcess, AuditEvent, Case, OrgUnit, Task, User, db
+from engine.policy.permissions import CROSS_UNIT, SUPERVISION, allowed, require
 
-SUPERVISION_ROLES = ("supervisor", "agency_head", "administrator")
-CROSS_UNIT_ROLES = ("supervisor", "administrator")
+SUPERVISION_ROLES = SUPERVISION
+CROSS_UNIT_ROLES = CROSS_UNIT
 OPEN_CASE_STATUSES = ("open", "suspended")
 DEFAULT_PERIOD_DAYS = 30
 MAX_PERIOD_DAYS = 3 * 366
@@ -124,13 +125,12 @@ class Rate:
 
 
 def can_supervise(user: User) -> bool:
-    return user.has_role(*SUPERVISION_ROLES)
+    return allowed(user, "supervision.view")
 
 
 def visible_units(user: User) -> list[OrgUnit]:
     """The units ``user`` may filter by: all for supervisors and administrators, else their own."""
-    if not can_supervise(user):
-        raise Forbidden("仅执法监督人员和行政机关负责人可查看监督统计 (supervisors and agency heads only)")
+    require(user, "supervision.view")
     query = select(OrgUnit).order_by(OrgUnit.code)
     if not user.has_role(*CROSS_UNIT_ROLES):
         query = query.where(OrgUnit.id == user.unit_id)

@@ -12,11 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, event, insert, select, update
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.db.writebehind import before_commit, defer
+from engine.db.command import before_commit
+from engine.db.writebehind import defer
 from engine.models import AuditEvent, AuditHead, db
 from engine.record import offline_check as recordcheck
 
@@ -95,9 +96,9 @@ def latest(case_id: int, action: str) -> dict[str, Any] | None:
                               .order_by(AuditEvent.seq.desc()).limit(1)).first()
 
 
-@before_commit
 def write_pending(session: Session) -> None:
-    """Write the transaction's pending events and move each chain head (called before commit)."""
+    """Write the transaction's pending events and move each chain head (the commit protocol calls it
+    before every commit; a rollback drops the pending events with the change)."""
     pending: dict[str, dict[str, Any]] = session.info.pop(PENDING, {})
     for chain, entry in pending.items():
         if not entry["rows"]:
@@ -110,16 +111,7 @@ def write_pending(session: Session) -> None:
             defer(_INSERT_HEAD, {"chain": chain, "seq": entry["seq"], "hash": entry["hash"]})
 
 
-@event.listens_for(Session, "before_commit")
-def _before_commit(session: Session) -> None:
-    if session.info.get(PENDING):
-        write_pending(session)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(PENDING, None)
+before_commit(write_pending, scratch=PENDING)
 
 
 def event_hash(values: Any) -> str:

@@ -64,7 +64,8 @@ def verify_archive(path: str) -> list[str]:
                 problems.append(f"{name}: 文件缺失 (file missing)")
             elif hashlib.sha256(archive.read(name)).hexdigest() != digest:
                 problems.append(f"{name}: 文件被修改 (file content does not match the manifest)")
-        for name in sorted(names - set(manifest.get("files", {})) - {"manifest.json", "verify.py", "README.txt"}):
+        evidence_files = {e.get("file") for e in manifest.get("evidence", []) if isinstance(e, dict) and e.get("file")}
+        for name in sorted(names - set(manifest.get("files", {})) - evidence_files - {"manifest.json", "verify.py", "README.txt"}):
             problems.append(f"{name}: 清单之外的文件 (file not in the manifest)")
         events = [json.loads(line) for line in archive.read("audit.jsonl").decode("utf-8").splitlines() if line.strip()]
         problems += verify_chain(events, manifest.get("chain_head"))
@@ -76,6 +77,42 @@ def verify_archive(path: str) -> list[str]:
                 problems.append(f"{name}: 文书内容与其哈希不符 (the document does not match its hash)")
             if document.get("sha256") not in issued:
                 problems.append(f"{document.get('file')}: 办案记录中没有该文书的签发哈希 (the record does not hold this document's hash)")
+        problems += verify_evidence(archive, names, manifest.get("evidence", []), events)
+    return problems
+
+
+def verify_evidence(archive: zipfile.ZipFile, names: set[str], entries: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[str]:
+    """Each evidence file against the sha256 its registration recorded in the chain (re-hashed in blocks:
+    a video need not fit in memory); every registered item must be listed, included or not."""
+    problems: list[str] = []
+    registered = {e["data"].get("evidence_id"): e["data"] for e in events
+                  if e.get("action") == "evidence.registered" and isinstance(e.get("data"), dict)}
+    listed = set()
+    for entry in entries:
+        label = f"证据 {entry.get('seq')}（{entry.get('filename')}）"
+        listed.add(entry.get("evidence_id"))
+        recorded = registered.get(entry.get("evidence_id"))
+        if recorded is None or recorded.get("sha256") != entry.get("sha256"):
+            problems.append(f"{label}: 办案记录中没有该证据登记时的哈希 (the record does not hold this evidence's hash)")
+            continue
+        name = entry.get("file")
+        if entry.get("missing"):
+            problems.append(f"{label}: 导出时存储中的证据文件缺失 (the stored file was missing when exported)")
+        elif name:
+            if name not in names:
+                problems.append(f"{name}: 证据文件缺失 (evidence file missing)")
+                continue
+            digest, size = hashlib.sha256(), 0
+            with archive.open(name) as f:
+                for block in iter(lambda: f.read(1024 * 1024), b""):
+                    digest.update(block)
+                    size += len(block)
+            if digest.hexdigest() != recorded.get("sha256") or size != recorded.get("size"):
+                problems.append(f"{name}: 证据文件与登记时的哈希不符，已被修改 (the evidence file does not match the hash recorded "
+                                "when it was registered: changed)")
+    for evidence_id, data in registered.items():
+        if evidence_id not in listed:
+            problems.append(f"证据 {data.get('seq')}: 办案记录中登记的证据未列入案卷 (a registered evidence item is not listed)")
     return problems
 
 

@@ -27,13 +27,14 @@ from sqlalchemy import func, select, update
 from engine import clock
 from engine.db.command import command
 from engine.deadlines.limits import CASE_CLOCK, Deadlines
+from engine.definitions.procedures import clock_key
 from engine.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from engine.models import Case, ClockPause, ProcessInstance, Task, User, db
 from engine.policy.access import get_case, refuse_recused
+from engine.policy.permissions import CASE_OFFICERS, require
 from engine.record import audit
 
 ACTIONS = ("start", "pause", "resume", "stop")
-CLOCK_KEY = "case_decision"
 EXTENSION_KEY = "case_decision_extension"
 COUNTING = ("running", "paused", "overdue")  # the clock has started and not stopped
 # What a procedure pauses the clock for (its own pauses are its own to resume) …
@@ -41,7 +42,7 @@ PROCESS_KINDS = ("hearing", "procedure")
 # … and the periods SAMR names as not counted, which officers record as they happen (法 Art. 60).
 EXCLUDED_KINDS = {"testing": "检测", "inspection": "检验", "quarantine": "检疫", "appraisal": "鉴定", "public_notice": "公告"}
 PAUSE_KINDS = {"suspension": "中止", "hearing": "听证", "procedure": "程序暂停", **EXCLUDED_KINDS}
-OFFICER_ROLES = ("handler", "unit_head", "agency_head")
+OFFICER_ROLES = CASE_OFFICERS
 MAX_TEXT = 1000
 
 
@@ -78,9 +79,7 @@ def extend_case_clock(actor: User, case_id: int, days: int, reason: str, collect
     """延长办案期限 (法 Art. 60; SAMR): the first extension by the agency head, any further one only by the
     agency heads' collective discussion, whose record (date and number) the approval form cites.
     Issues the 延长办案期限审批表 in the same transaction."""
-    if not actor.has_role("agency_head"):
-        raise Forbidden("延长办案期限须经行政机关负责人批准（《行政处罚法》第六十条）：请报行政机关负责人在案件页面办理 "
-                        "(an extension needs the agency head's approval: ask the agency head to extend it from the case page)")
+    require(actor, "case.extend_clock")
     case = get_case(actor, case_id)  # another unit's case is a 404 whatever the body
     refuse_recused(actor, case.id)  # 法 Art. 43
     reason = (reason or "").strip()
@@ -203,9 +202,7 @@ def end_excluded_period(actor: User, case_id: int, seq: int, ended_on: Any) -> C
 
 def require_officer(actor: User) -> None:
     """Excluded periods are facts the case's officers record (no approval is needed to record a fact)."""
-    if not actor.has_role(*OFFICER_ROLES):
-        raise Forbidden("只有承办人、承办机构负责人或行政机关负责人可以登记不计入办案期限的期间：请由本案承办人登记 "
-                        "(only handlers, unit heads and agency heads record excluded periods: ask the case's handler)")
+    require(actor, "case.record_excluded_period")
 
 
 def pauses_of(case_id: int) -> list[ClockPause]:
@@ -300,7 +297,7 @@ def _apply(case: Case, action: str, on: dt.date, deadlines: Deadlines, actor: st
             return  # filed once; a re-run of the filing step does not restart the clock
         case.clock_started_on = on
         case.clock_state = "running"
-        limit = deadlines.limit(CLOCK_KEY)
+        limit = deadlines.limit(clock_key(case.procedure))
         case.clock_amount, case.clock_unit = limit.amount, limit.unit
         _recompute(case, deadlines)
         _record(case, action, on, actor, why)
@@ -365,7 +362,7 @@ def recompute_deadline(case: Case, deadlines: Deadlines) -> dt.datetime | None:
     if case.clock_started_on is None:
         return None
     if case.clock_amount is None:
-        limit = deadlines.limit(CLOCK_KEY)
+        limit = deadlines.limit(clock_key(case.procedure))
         case.clock_amount, case.clock_unit = limit.amount, limit.unit
     total = case.clock_amount + case.paused_days + case.extension_days
     return deadlines.calendar.deadline(case.clock_started_on, total, case.clock_unit or "natural_days")

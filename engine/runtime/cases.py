@@ -17,18 +17,23 @@ from engine.deadlines.limits import Deadlines
 from engine.definitions.serialization import STATE_FORMAT, dump_state
 from engine.definitions.specs import active_spec
 from engine.documents import issue_case_document
-from engine.errors import Forbidden, InvalidInput, InvalidState, NotFound
+from engine.errors import InvalidInput, InvalidState, NotFound
 from engine.expressions import refuse_non_finite
 from engine.forms.schema import RESERVED_NAMES, validate_form_data
 from engine.models import Case, Document, OrgUnit, ProcessInstance, User, db
+from engine.models.case import PARTY_FIELDS
 from engine.models.sequences import next_number, take_number, taking
 from engine.policy.access import get_case, refuse_recused
+from engine.policy.permissions import AGENCY_HEAD, CASE_STARTERS, require
 from engine.record import audit
 from engine.runtime import case_clock
 from engine.runtime.case_clock import ClockRecorder
 from engine.runtime.instance import Session, lock_instance, new_workflow, open_session, pending_timers, save, timers_provisional
+from engine.runtime.party import ID_TYPES, check_party, mask_id_number, masked
+from engine.runtime.party import LABELS as PARTY_LABELS
+from engine.runtime.party import LIMITS as PARTY_LIMITS
 
-STARTER_ROLES = ("handler", "unit_head")
+STARTER_ROLES = CASE_STARTERS
 
 START_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -36,7 +41,14 @@ START_SCHEMA: dict[str, Any] = {
     "properties": {
         "party_type": {"title": "当事人类型", "type": "string", "enum": ["citizen", "organization"]},
         "party_name": {"title": "当事人名称", "type": "string", "minLength": 1, "maxLength": 200},
-        "party_id_number": {"title": "证件号码", "type": "string", "maxLength": 40},
+        # The details documents are served with (engine/runtime/party.py: which a type requires, checksums).
+        "party_id_type": {"title": "证件类型", "type": "string", "enum": list(ID_TYPES)},
+        **{key: {"title": PARTY_LABELS[key], "type": "string", "maxLength": PARTY_LIMITS[key]}
+           for key in ("party_id_number", "party_credit_code", "party_legal_rep", "party_contact", "party_address",
+                       "party_phone")},
+        "e_service_consent": {"title": PARTY_LABELS["e_service_consent"], "type": "boolean"},
+        "e_service_address": {"title": PARTY_LABELS["e_service_address"], "type": "string",
+                              "maxLength": PARTY_LIMITS["e_service_address"]},
     },
 }
 FACTS_SCHEMA: dict[str, Any] = {
@@ -61,10 +73,15 @@ CASE_DEFAULTS: dict[str, Any] = {"discretion_tier_raise": 0}
 
 @command
 def start_case(actor: User, procedure: str, party: dict[str, Any], facts: dict[str, Any] | None = None,
-               unit_code: str | None = None) -> Case:
-    """File a case under ``procedure`` in the actor's unit and run it to its first waiting point."""
+               unit_code: str | None = None, *, complete_party: bool = False) -> Case:
+    """File a case under ``procedure`` in the actor's unit and run it to its first waiting point.
+
+    ``party`` holds the party's columns (engine/runtime/party.py checks them); ``complete_party``
+    also requires every detail the party's type needs for serving documents (the registration page)."""
     unit = _starting_unit(actor, unit_code)
+    party = {key: value for key, value in party.items() if value not in ("", None)}  # a blank field is one not given
     validate_form_data(START_SCHEMA, party, reserved=frozenset())  # the engine's own schema names the party
+    details = check_party(party, complete=complete_party)
     facts = dict(facts or {})
     refuse_non_finite(facts)  # NaN passes "minimum"/"maximum" and would be emitted as invalid JSON
     validate_form_data(FACTS_SCHEMA, facts, closed=False)  # facts are open-ended, but never reserved names
@@ -75,7 +92,7 @@ def start_case(actor: User, procedure: str, party: dict[str, Any], facts: dict[s
             raise InvalidInput(f"事实字段 '{key}' 由系统设定，不能填写 (reserved name)", details=[{"field": key, "message": "保留字段"}])
     now = clock.now()
     year = now.astimezone(clock.SHANGHAI).year
-    agency = unit.agency_short_name or unit.code
+    agency = unit.numbering_name  # the organ's short name: one case sequence per organ × year
     # First: the number (given back if anything below refuses), which also brings the reference revision.
     number, case_id, instance_id = _take_case_number(agency, year)
     spec_row = active_spec(procedure)
@@ -83,7 +100,7 @@ def start_case(actor: User, procedure: str, party: dict[str, Any], facts: dict[s
         raise InvalidInput(f"“{procedure}”只能由其他程序调用，不能直接立案 (this process runs only as a call activity)")
     deadlines, recorder = Deadlines(), ClockRecorder()
     case_number = f"{agency}案〔{year}〕{number}号"
-    party_name = party["party_name"].strip()
+    party_name = details["party_name"]
     system = {  # what the case row says (instance.system_values), and what scripts cannot change
         "case_number": case_number,
         "party_type": party["party_type"],
@@ -96,8 +113,8 @@ def start_case(actor: User, procedure: str, party: dict[str, Any], facts: dict[s
     workflow.get_next_task(state=TaskState.READY).data.update({**CASE_DEFAULTS, **facts, **system})
     workflow.do_engine_steps()
     case = _insert(Case, case_id, dict(
-        case_number=case_number, procedure=procedure, unit_id=unit.id, party_type=party["party_type"],
-        party_name=party_name, party_id_masked=mask_id_number(party.get("party_id_number", "")), facts=facts,
+        case_number=case_number, procedure=procedure, unit_id=unit.id, **details,
+        party_id_masked=mask_id_number(details["party_id_number"]), facts=facts,
         status="open", opened_at=now, opened_by=actor.id, paused_days=0, clock_deadline=None, clock_provisional=False,
         paused_since=None,
         decided_at=None, closed_at=None,
@@ -112,7 +129,8 @@ def start_case(actor: User, procedure: str, party: dict[str, Any], facts: dict[s
     ))
     audit.record("case.started", actor.username,
                  {"procedure": procedure, "deployment": spec_row.deployment_id, "case_number": case.case_number,
-                  "party_type": case.party_type, "facts": facts},
+                  "party_type": case.party_type, "facts": facts,
+                  "party": {key: masked(details, key) for key in PARTY_FIELDS if details[key] not in ("", False)}},
                  case_id=case.id, instance_id=instance.id, new_chain=True)
     session = Session(instance, workflow, deadlines, actor.username, recorder, new=True)
     save(session, state=None if recorder.events else instance.state)
@@ -136,7 +154,7 @@ TERMINATION_GROUNDS: dict[str, str] = {
 # Who decides: the agency head (行政机关负责人) approves 中止、恢复、终止调查 as every other decision on
 # the case (DOMAIN.md "Roles"); the handlers' request is the paper the approval cites, recorded here
 # as its ground and reason. The check is the engine's, so the API and the page refuse alike.
-DECIDER_ROLE = "agency_head"
+DECIDER_ROLE = AGENCY_HEAD
 MAX_REASON = 1000
 
 
@@ -228,17 +246,8 @@ def terminate_case(actor: User, case_id: int, reason: str, *, ground: str) -> Ca
     return case
 
 
-def mask_id_number(value: str) -> str:
-    """Keep the first 4 and last 4 characters of an ID number (DOMAIN.md §6 masking)."""
-    value = (value or "").strip()
-    if len(value) <= 8:
-        return "*" * len(value)
-    return value[:4] + "*" * (len(value) - 8) + value[-4:]
-
-
 def _starting_unit(actor: User, unit_code: str | None) -> OrgUnit:
-    if not actor.has_role(*STARTER_ROLES):
-        raise Forbidden("只有承办人或承办机构负责人可以立案 (only handlers and unit heads start cases)")
+    require(actor, "case.start")
     if unit_code is None or unit_code == actor.unit.code:
         return actor.unit
     unit = db.session.scalars(select(OrgUnit).where(OrgUnit.code == unit_code)).first()
@@ -249,9 +258,7 @@ def _starting_unit(actor: User, unit_code: str | None) -> OrgUnit:
 
 def require_decider(actor: User, what: str) -> None:
     """中止、恢复、终止调查 are the agency head's decisions; anyone else is told whom to ask."""
-    if not actor.has_role(DECIDER_ROLE):
-        raise Forbidden(f"{what}须经行政机关负责人批准（《市场监督管理行政处罚程序规定》）：请报行政机关负责人在案件页面办理 "
-                        f"(this needs the agency head's approval: ask the agency head to do it from the case page)")
+    require(actor, "case.decide", what=what)
 
 
 def _decision_input(actor: User, case_id: int, what: str, ground: str | None, grounds: dict[str, str] | None,

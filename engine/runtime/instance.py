@@ -30,9 +30,11 @@ from engine.expressions import make_script_engine
 from engine.forms.schema import SYSTEM_KEYS
 from engine.models import Case, ProcessInstance, Task, db
 from engine.record import audit
+from engine.runtime.assignment import route_new_tasks
 from engine.runtime.case_clock import ClockRecorder, apply_events
 from engine.runtime.execution import SCRIPT_FUNCTIONS
 from engine.runtime.returns import Return, record_return, take_returns, void_refused
+from engine.runtime.task_drafts import clear_drafts
 
 clock.install_spiff_clock()
 
@@ -216,6 +218,7 @@ def sync_tasks(session: Session, now: dt.datetime, ready_tasks: list[SpiffTask] 
     for row in db.session.scalars(select(Task).where(Task.id.in_(withdrawn))) if withdrawn else ():
         row.status = "cancelled"
         row.completed_at = now
+        clear_drafts(row.id)
         audit.record("task.cancelled", session.actor, {"task": row.name, "bpmn_id": row.bpmn_id},
                      case_id=case.id, instance_id=instance.id, task_id=row.id)
     for task_id, task in ready.items():
@@ -231,6 +234,7 @@ def sync_tasks(session: Session, now: dt.datetime, ready_tasks: list[SpiffTask] 
             record_return(row, returns[task_id], session.actor, case.id, instance.id)
     if returns:
         void_refused(returns, session.actor, case, instance.id, session.deadlines)
+    route_new_tasks(new_rows, case, session.actor, now)  # handler steps to the designated 主办; the pool told
     if new_rows:
         # Plain rows in one statement, without ORM bookkeeping, sent with the commit (a later read
         # in this transaction writes them first).

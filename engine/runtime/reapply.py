@@ -22,11 +22,13 @@ from engine import clock
 from engine.db.command import command, user_error
 from engine.deadlines.limits import CASE_CLOCK, Deadlines
 from engine.deadlines.reference import uncommitted
+from engine.definitions.procedures import procedures
 from engine.definitions.specs import load_specs
-from engine.errors import Forbidden, InvalidInput, NotFound, ZhifaError
+from engine.errors import InvalidInput, NotFound, ZhifaError
 from engine.models import Case, ProcessInstance, Task, TimeLimit, User, db
+from engine.policy.permissions import require
 from engine.record import audit
-from engine.runtime.case_clock import CLOCK_KEY, set_deadline
+from engine.runtime.case_clock import set_deadline
 from engine.runtime.instance import lock_instance, open_session, save
 
 
@@ -54,8 +56,7 @@ def preview_limit_change(key: str) -> list[Change]:
 
 @command
 def apply_limit_change(actor: User, key: str, reason: str) -> list[Change]:
-    if not actor.has_role("administrator"):
-        raise Forbidden("只有系统管理员可以调整在办案件的期限 (administrators only)")
+    require(actor, "time_limits.reapply")
     if not reason or not reason.strip():
         raise InvalidInput("请填写理由 (a reason is required)")
     changes = preview_limit_change(key)
@@ -159,12 +160,13 @@ def _task_changes(key: str) -> list[Change]:
 
 def _clock_changes(key: str) -> list[Change]:
     """Case clocks (法 Art. 60) keep the limit they started with until it is re-applied here."""
-    if key != CLOCK_KEY:
+    counted = [pid for pid, p in procedures().items() if p.clock_key == key]  # each procedure names its clock's limit
+    if not counted:
         return []
     deadlines = Deadlines()
     limit = deadlines.limit(key)
     out = []
-    for case in db.session.scalars(select(Case).where(Case.status.in_(("open", "suspended")),
+    for case in db.session.scalars(select(Case).where(Case.status.in_(("open", "suspended")), Case.procedure.in_(counted),
                                                      Case.clock_state.in_(("running", "paused", "overdue")))):
         if (case.clock_amount, case.clock_unit) == (limit.amount, limit.unit):
             continue

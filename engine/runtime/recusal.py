@@ -24,13 +24,14 @@ from engine.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from engine.models import CaseOfficer, ProcessInstance, Recusal, User, db
 from engine.policy.access import DESIGNATED_HANDLERS, case_facts, get_case
 from engine.policy.officers import MIN_HANDLERS, lock_case, notify, release_tasks
+from engine.policy.permissions import AGENCY_HEAD, LANE_OFFICERS, UNIT_HEAD, require
 from engine.policy.roles import LANE_ROLES
 from engine.record import audit
 
 ART_43 = "《行政处罚法》第四十三条"
 SOURCES = {"party": "当事人申请回避", "self": "执法人员自行回避"}
 DECISIONS = {"granted": "决定回避", "rejected": "决定不予回避"}
-DECIDER_ROLE = "agency_head"
+DECIDER_ROLE = AGENCY_HEAD
 MAX_TEXT = 1000
 
 
@@ -41,15 +42,11 @@ def recusals_of(case_id: int) -> list[Recusal]:
 
 def require_decider(actor: User) -> None:
     """Only the agency head decides a recusal; anyone else is told whom to ask."""
-    if not actor.has_role(DECIDER_ROLE):
-        raise Forbidden(f"回避由行政机关负责人决定（{ART_43}）：请报行政机关负责人在案件页面决定 "
-                        "(a recusal is decided by the agency head: ask the agency head to decide it on the case page)")
+    require(actor, "recusal.decide")
 
 
 def require_officer(actor: User) -> None:
-    if not actor.has_role(*LANE_ROLES):
-        raise Forbidden(f"回避申请由本案的执法人员登记（当事人的申请）或由执法人员本人提出（{ART_43}）：请由本单位执法人员在案件页面登记 "
-                        "(a recusal request is recorded by an officer of the case's unit)")
+    require(actor, "recusal.request")
 
 
 @command
@@ -184,13 +181,13 @@ def _ask_for_handlers(case: Any) -> None:
     if not handlers_short(case.id):
         return
     for user in db.session.scalars(select(User).where(User.unit_id == case.unit_id, User.active.is_(True))):
-        if user.has_role("unit_head"):
+        if user.has_role(UNIT_HEAD):
             notify(user.id, case, "designate", f"案件 {case.case_number} 的指定承办人因回避不足两名：请在案件页面重新指定承办人")
 
 
 def _officer_of(unit_id: int, username: Any) -> User:
     user = db.session.scalars(select(User).where(User.username == username)).first() if isinstance(username, str) else None
-    if user is None or user.unit_id != unit_id or not user.active or not user.has_role(*LANE_ROLES):
+    if user is None or user.unit_id != unit_id or not user.active or not user.has_role(*LANE_OFFICERS):
         raise InvalidInput("请选择本案承办单位的一名执法人员 (officer must be an active officer of the case's unit)",
                            details=[{"field": "officer", "message": "无效"}])
     return user

@@ -13,14 +13,18 @@ from engine.definitions.specs import deployment_of
 from engine.documents import produce_document
 from engine.documents.numbering import record_form_numbers
 from engine.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
+from engine.evidence.listing import attach_evidence_list
 from engine.expressions import refuse_non_finite
 from engine.forms.rules import check_case_rules
 from engine.forms.schema import form_schema, validate_form_data
 from engine.models import Notification, Task, User, db
 from engine.policy.access import get_task, why_not_eligible
 from engine.policy.officers import check_and_record
+from engine.policy.permissions import require
 from engine.record import audit
+from engine.runtime.assignment import takes_over
 from engine.runtime.instance import find_task, lock_instance, open_session, save
+from engine.runtime.task_drafts import clear_drafts
 
 ALREADY_HANDLED = "该任务已被他人处理 (already handled: someone else completed this task)"
 
@@ -33,15 +37,22 @@ def claim_task(actor: User, task_id: str) -> Task:
     reason = why_not_eligible(actor, task)
     if reason:
         raise Forbidden(f"不能认领该任务：{reason}", details={"reason": reason})
+    # 接手: a designated co-handler takes over a handler step from the case's other designated handler.
+    previous = task.assignee if task.assignee_id is not None and takes_over(actor, task) else None
+    held = Task.assignee_id.is_(None) if previous is None else Task.assignee_id == previous.id
     # Compare-and-set: of two officers claiming at once exactly one row update succeeds.
     result = db.session.execute(
-        update(Task).where(Task.id == task.id, Task.status == "open", Task.assignee_id.is_(None))
+        update(Task).where(Task.id == task.id, Task.status == "open", held)
         .values(assignee_id=actor.id).execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         raise Conflict("该任务已被他人认领 (already claimed by someone else)")
-    audit.record("task.claimed", actor.username, {"task": task.name}, case_id=task.case_id,
-                 instance_id=task.instance_id, task_id=task.id)
+    audit.record("task.claimed", actor.username, {"task": task.name, **({"from": previous.username} if previous else {})},
+                 case_id=task.case_id, instance_id=task.instance_id, task_id=task.id)
+    if previous is not None:
+        db.session.add(Notification(user_id=previous.id, kind="taken_over", task_id=task.id, case_id=task.case_id,
+                                    message=f"任务“{task.name}”（{task.case.case_number}）已由协办承办人 "
+                                            f"{actor.display_name or actor.username} 接手办理", created_at=clock.now()))
     db.session.refresh(task)
     return task
 
@@ -51,8 +62,8 @@ def unclaim_task(actor: User, task_id: str) -> Task:
     task = _open_task(actor, task_id)
     if task.assignee_id is None:
         return task
-    if task.assignee_id != actor.id and not (actor.has_role("unit_head") and task.unit_id == actor.unit_id):
-        raise Forbidden("只能退回自己认领的任务 (you can only release your own task)")
+    if task.assignee_id != actor.id:
+        require(actor, "task.release_others", task=task)
     previous = task.assignee.username if task.assignee else None
     _set_assignee(task, None)
     audit.record("task.unclaimed", actor.username, {"task": task.name, "previous": previous},
@@ -64,8 +75,7 @@ def unclaim_task(actor: User, task_id: str) -> Task:
 def reassign_task(actor: User, task_id: str, to_username: str) -> Task:
     """A unit head hands a task to an eligible officer of the unit."""
     task = _open_task(actor, task_id)
-    if not (actor.has_role("unit_head") and task.unit_id == actor.unit_id):
-        raise Forbidden("只有本单位负责人可以改派任务 (only the unit head reassigns tasks)")
+    require(actor, "task.reassign", task=task)
     target = db.session.scalars(select(User).where(User.username == to_username)).first()
     if target is None or target.unit_id != task.unit_id:
         raise NotFound("该人员不存在或不属于本单位 (officer not found in this unit)")
@@ -120,9 +130,11 @@ def complete_task(actor: User, task_id: str, data: dict[str, Any], version: int 
     task.assignee = actor
     task.completed_by = actor.id
     task.completed_at = now
+    clear_drafts(task.id)  # 暂存: work in progress ends with the task
     audit.record("task.completed", actor.username, {"task": task.name, "bpmn_id": task.bpmn_id, "data": data},
                  case_id=task.case_id, instance_id=instance.id, task_id=task.id)
-    produce_document(actor, task, instance, spiff_task, data)  # the task's 执法文书, numbered in this transaction
+    document = produce_document(actor, task, instance, spiff_task, data)  # the task's 执法文书, numbered in this transaction
+    attach_evidence_list(actor, task, instance, spiff_task, document)  # 证据清单 where the spec asks for it (issue 16)
     save(session)
     return task
 

@@ -157,6 +157,9 @@ def test_party_name_typed_when_starting_a_case_is_shown_as_text(page: Page, demo
     page.goto("/cases/new")
     page.locator("input[name=party_type][value=organization]").check()
     page.locator("input[name=party_name]").fill(payload)
+    page.locator("input[name=party_credit_code]").fill("91310000MA1FL1234Q")  # what an organization is served with
+    page.locator("input[name=party_address]").fill("X市Y区幸福路1号")
+    page.locator("input[name=party_legal_rep]").fill("李四")
     page.locator("[name=violation]").fill("未按规定公示食品经营许可证")
     page.locator("select[name=penalty_kind]").select_option("fine")
     page.locator("input[name=proposed_fine]").fill("20000")

@@ -19,37 +19,26 @@ from __future__ import annotations
 import sys
 import threading
 import time
-import types
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
-from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
-from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from engine import clock
 from engine.errors import UnsafeExpression
 from engine.expressions import (
     ALLOWED_ATTRIBUTES,
-    MAX_DATA_SIZE,
     MAX_SECONDS,
     SAFE_FUNCTIONS,
     RestrictedEnvironment,
     compile_restricted,
-    make_script_engine,
 )
 from tests.fuzz import fuzz
+from tests.support.sandbox import assert_contained, dmn_workflow, run_workflow, timer_workflow, watching
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "expressions"
 pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")  # e.g. "1[2]": refused or a TypeError, as it should be
 BOUND = MAX_SECONDS + 3.0  # the evaluator's own budget plus one bounded operation and a loaded CI core
 
@@ -196,36 +185,6 @@ def test_the_harness_notices_an_escape_and_a_hang() -> None:
 
 # ------------------------------------------------------------------------------------------ harness
 REFUSED = object()
-_watch = threading.local()
-_events: list[str] = []
-_ALLOWED_EVENTS = {"exec", "compile", "time.sleep", "builtins.id"}
-
-
-def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if getattr(_watch, "on", False) and event not in _ALLOWED_EVENTS and not _reads_source_for_a_traceback(event, args):
-        _events.append(f"{event}{args!r}"[:200])
-
-
-def _reads_source_for_a_traceback(event: str, args: tuple[Any, ...]) -> bool:
-    """SpiffWorkflow formats a failing expression's traceback, and linecache opens '<unknown>' or a
-    module's .py file to quote the line: a read the expression cannot steer, not an escape."""
-    if event != "open" or not args or not isinstance(args[0], str) or args[1] not in ("r", "rb"):
-        return False
-    return args[0].startswith("<") or args[0].endswith(".py")
-
-
-sys.addaudithook(_audit)  # permanent, but records only inside watching() on the evaluating thread
-
-
-@contextmanager
-def watching() -> Iterator[None]:
-    _events.clear()
-    _watch.on = True
-    try:
-        yield
-    finally:
-        _watch.on = False
-    assert not _events, f"audited event during evaluation: {_events[:3]}"
 
 
 def evaluate(source: str, mode: str) -> Any:
@@ -268,67 +227,3 @@ def run_bounded(work: Callable[[], Any], bound: float = BOUND) -> Any:
     if "error" in box:
         raise box["error"]
     return box["value"]
-
-
-_SAFE_CLASSES = {date, datetime, timedelta, Decimal, list, dict, tuple, set, float, bool, int, str, range}
-_SAFE_CALLABLES = {id(f) for f in SAFE_FUNCTIONS.values()}
-
-
-def assert_contained(value: Any) -> None:
-    """No object that opens the interpreter up, anywhere in what came back; and bounded size."""
-    seen: set[int] = set()
-    stack, budget = [value], MAX_DATA_SIZE
-    while stack and budget > 0:
-        item = stack.pop()
-        budget -= 1
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        assert not isinstance(item, types.ModuleType), f"module leaked: {item!r}"
-        assert not isinstance(item, types.FrameType | types.CodeType | types.TracebackType), f"interpreter internals leaked: {type(item)}"
-        if isinstance(item, type):
-            assert item in _SAFE_CLASSES, f"class leaked: {item!r}"
-        if isinstance(item, types.FunctionType | types.LambdaType):
-            assert id(item) in _SAFE_CALLABLES, f"function leaked: {item!r}"
-        if isinstance(item, BaseException):
-            continue
-        if isinstance(item, dict):
-            assert "__builtins__" not in item and "__import__" not in item, "builtins or globals leaked"
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple | set | frozenset):
-            stack.extend(item)
-    assert budget > 0, "result larger than the task-data limit"
-
-
-def run_workflow(workflow: BpmnWorkflow, data: dict[str, Any]) -> None:
-    from SpiffWorkflow.util.task import TaskState
-
-    workflow.get_next_task(state=TaskState.READY).data.update(data)
-    clock.install_spiff_clock()
-    with watching(), clock.use_clock(clock.FrozenClock(datetime(2026, 3, 2, 2, 0, tzinfo=clock.SHANGHAI))):
-        try:
-            workflow.do_engine_steps()
-        except Exception as error:  # noqa: BLE001 - SpiffWorkflow wraps whatever the expression raised
-            assert isinstance(error, SpiffWorkflowException | UnsafeExpression), repr(error)
-    for task in workflow.get_tasks():
-        assert_contained(task.data)
-
-
-def dmn_workflow(cell: str) -> BpmnWorkflow:
-    dmn = (DATA / "penalty_level.dmn").read_text(encoding="utf-8").replace("<text>&gt;= 100000</text>", f"<text>{escape(cell)}</text>", 1)
-    parser = SpiffBpmnParser(validator=VALIDATOR)
-    parser.add_dmn_str(dmn.encode("utf-8"), filename="penalty_level.dmn")
-    parser.add_bpmn_file(str(DATA / "penalty_level.bpmn"))
-    workflow = BpmnWorkflow(parser.get_spec("penalty_level_process"))
-    workflow.script_engine = make_script_engine()
-    return workflow
-
-
-def timer_workflow(expression: str) -> BpmnWorkflow:
-    xml = (DATA / "timer_template.bpmn").read_text(encoding="utf-8").replace("{{PAYLOAD}}", escape(expression))
-    parser = SpiffBpmnParser(validator=VALIDATOR)
-    parser.add_bpmn_str(xml.encode("utf-8"), filename="timer_template.bpmn")
-    workflow = BpmnWorkflow(parser.get_spec("timer_template"))
-    workflow.script_engine = make_script_engine()
-    return workflow

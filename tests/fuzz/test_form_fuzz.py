@@ -16,13 +16,12 @@ from typing import Any
 from flask import Flask
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from engine import clock
-from engine.models import AuditEvent, ProcessInstance, Task, db
 from tests.fuzz import fuzz
-from tests.test_web_security import form_inputs, logged_in, start
+from tests.support.open_task import Open
+from tests.support.web import form_inputs, logged_in
 
 DECLARED = ["facts", "proposed_fine"]  # the mini 登记 form (tests/data/mini/forms/mini_register.json)
 HOSTILE_KEYS = ["party_type", "case_number", "unit_code", "deadline", "len", "review_required", "__class__",
@@ -115,26 +114,3 @@ def test_arbitrary_posted_fields_on_the_task_page_are_refused_cleanly_or_accepte
         assert task.snapshot() == before, "a refused completion changed the case"
 
     attempt()
-
-
-class Open:
-    """The open, claimed 登记 task the examples aim at; ``renew`` starts another case after a success."""
-
-    def __init__(self, app: Flask, claim: Callable[[str], bool]) -> None:
-        self.app, self.claim = app, claim
-        self.renew()
-
-    def renew(self) -> None:
-        _, self.id = start(self.app)
-        assert self.claim(self.id)
-
-    def snapshot(self) -> dict[str, Any]:
-        with self.app.app_context():
-            task = db.session.get(Task, self.id)
-            assert task is not None
-            instance = db.session.get(ProcessInstance, task.instance_id)
-            assert instance is not None
-            found = {"version": instance.version, "state": instance.state, "status": task.status, "assignee": task.assignee_id,
-                     "events": db.session.scalar(select(func.count()).select_from(AuditEvent))}
-            db.session.remove()
-            return found

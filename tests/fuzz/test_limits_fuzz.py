@@ -28,10 +28,10 @@ from jinja2 import TemplateError
 
 from engine.errors import UnsafeExpression
 from engine.expressions import MAX_DATA_SIZE, MAX_ITEMS, MAX_SECONDS, MAX_SIZE, RestrictedEnvironment, compile_restricted
+from engine.expressions.instructions_check import check_instructions
 from engine.expressions.templates import (
     MAX_OUTPUT_CHARS,
     MAX_RENDER_SECONDS,
-    check_instructions,
     render_instructions_text,
 )
 from tests.conftest import ROOT

@@ -23,7 +23,7 @@ from engine.models import db
 from engine.policy.roles import ALL_ROLES
 from tests.conftest import make_user
 from tests.fuzz import SCALE
-from tests.test_web_security import start
+from tests.support.web import start
 
 
 @pytest.fixture

@@ -16,9 +16,10 @@ from engine.errors import UnsafeExpression
 from engine.expressions import RestrictedEnvironment
 from engine.models import db
 from tests.conftest import ROOT, deploy_dir, make_user
-from tests.fuzz.test_expression_fuzz import run_workflow, timer_workflow
-from tests.fuzz.test_upload_fuzz import nested_schema
-from tests.test_web_security import csrf, form_inputs, logged_in, start
+from tests.support.sandbox import run_workflow, timer_workflow
+from tests.support.uploads import nested_schema
+from tests.support.web import client_csrf as csrf
+from tests.support.web import form_inputs, logged_in, start
 
 
 def test_json_nested_thousands_deep_is_a_400_not_a_500(app: Flask, api: Callable[[str], Any], mini: int,

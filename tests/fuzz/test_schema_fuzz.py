@@ -26,7 +26,7 @@ from engine.forms.schema import validate_form_data
 from engine.models import db
 from tests.conftest import ROOT
 from tests.fuzz import fuzz
-from tests.test_definitions import mini_bundle
+from tests.support.bundles import mini_bundle
 
 REGISTER = "forms/mini_register.json"
 BASE_FORM = json.loads((ROOT / "tests/data/mini" / REGISTER).read_text(encoding="utf-8"))

@@ -24,6 +24,7 @@ from lxml import etree
 from engine.models import db
 from tests.conftest import ROOT, deploy_dir
 from tests.fuzz import fuzz
+from tests.support.uploads import nested_schema
 
 SOURCES = sorted([*ROOT.glob("processes/*.bpmn"), *ROOT.glob("processes/*.dmn"), *ROOT.glob("forms/*.json")])
 EXPRESSIONS = ["", "1 +", "__import__('os').system('id')", "().__class__.__bases__[0].__subclasses__()", "9 ** 9 ** 9 ** 9",
@@ -124,12 +125,6 @@ def json_mutation(draw: st.DrawFn, form: dict[str, Any]) -> bytes:
     elif op == "required":
         form["required"] = draw(st.sampled_from([["no_such_field"], "facts", [1], []]))
     return json.dumps(form, ensure_ascii=False).encode("utf-8")
-
-
-def nested_schema(depth: int) -> bytes:
-    """A form whose schema nests ``depth`` objects: parses, but overflows a recursive meta-schema check."""
-    level = '{"type": "object", "properties": {"a": '
-    return ('{"type": "object", "properties": {"x": ' + level * depth + '{"type": "string"}' + "}}" * depth + "}}").encode()
 
 
 @st.composite

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import request
-from sqlalchemy import func, or_, select
 
-from engine import clock
-from engine.definitions.serialization import load_state
-from engine.definitions.specs import load_specs
-from engine.documents import case_documents
 from engine.errors import InvalidInput
-from engine.models import AuditEvent, Case, ClockPause, ProcessInstance, ProcessSpec, Task, db
-from engine.policy.access import cases_in_scope, get_case
+from engine.models import Case, ClockPause, db
+from engine.models.case import PARTY_FIELDS
+from engine.policy.access import get_case
 from engine.publication.publish import request_withdrawal
+from engine.queries.case_file import read_case_file
+from engine.queries.case_search import MAX_PER_PAGE, allowed_scopes, search_cases
+from engine.queries.start_form import start_form
 from engine.runtime import resume_case, start_case, suspend_case, terminate_case
-from engine.runtime.case_clock import end_excluded_period, extend_case_clock, pauses_of, require_officer, start_excluded_period
+from engine.runtime.case_clock import end_excluded_period, extend_case_clock, require_officer, start_excluded_period
 from engine.runtime.cases import require_decider
-from engine.runtime.execution import summary as execution_summary
-from engine.runtime.instance import ready_user_tasks
+from engine.runtime.party import update_party
 
 from . import bp, current, json_body, page_args, text_field
-from .officers import case_officers
+from .officers import recusal_summary
 from .present import audit_entry, case_summary, iso, pause_summary, task_summary
 
 
@@ -38,13 +37,7 @@ def create_case() -> tuple[dict[str, Any], int]:
     party = body.get("party") or {}
     if not isinstance(party, dict):
         raise InvalidInput("party 必须是对象 (party must be an object)")
-    party_in = {
-        "party_type": party.get("type", party.get("party_type")),
-        "party_name": party.get("name", party.get("party_name")),
-    }
-    id_number = party.get("id_number", party.get("party_id_number"))
-    if id_number:
-        party_in["party_id_number"] = id_number
+    party_in = party_input(party)
     procedure = body.get("procedure")
     if not isinstance(procedure, str) or not procedure:
         raise InvalidInput("请指定程序 (procedure is required)", details=[{"field": "procedure", "message": "必填"}])
@@ -55,20 +48,62 @@ def create_case() -> tuple[dict[str, Any], int]:
     return case_detail(case), 201
 
 
+def party_input(party: dict[str, Any]) -> dict[str, Any]:
+    """The party of a request body, by the short names case summaries use (``type``, ``id_number``,
+    ``address``...) or the engine's column names (``party_type``...); absent keys stay absent."""
+    out: dict[str, Any] = {}
+    for column in PARTY_FIELDS:
+        short = column.removeprefix("party_")
+        value = party.get(short, party.get(column))
+        if value is not None:
+            out[column] = value
+    return out
+
+
+@bp.post("/cases/<int:case_id>/party")
+def update_case_party(case_id: int) -> dict[str, Any]:
+    """Correct or complete the party's details with a reason (audited on the case); the whole set the
+    party's type requires must then be present. Body: ``{"party": {...}, "reason": "..."}``."""
+    body = json_body()
+    party = body.get("party") or {}
+    if not isinstance(party, dict):
+        raise InvalidInput("party 必须是对象 (party must be an object)")
+    return case_detail(update_party(current(), case_id, party_input(party), text_field(body, "reason")))
+
+
+@bp.get("/start-form")
+def read_start_form() -> dict[str, Any]:
+    """What ``POST /cases`` takes, as a JSON Schema of its body (the registration page shows the same
+    form, engine/queries/start_form.py), and whether this user may start a case at all."""
+    form = start_form(current())
+    return {"schema": form.body_schema(), "may_start": form.may_start,
+            "procedures": [{"id": pid, "name": name} for pid, name in form.procedures]}
+
+
 @bp.get("/cases")
 def list_cases() -> dict[str, Any]:
+    """The case list's search (engine/queries/case_search.py, the same as /cases): ``q`` (a substring of
+    the case number, party, violation or an officer), ``procedure``, ``status``, ``from``/``to`` (opened
+    on, YYYY-MM-DD), ``scope`` (unit | mine | all; by default everything the user may see)."""
     page, per_page = page_args()
-    query = cases_in_scope(current())
-    if status := request.args.get("status"):
-        query = query.where(Case.status == status)
-    if procedure := request.args.get("procedure"):
-        query = query.where(Case.procedure == procedure)
-    if q := request.args.get("q"):
-        like = f"%{q}%"
-        query = query.where(or_(Case.case_number.like(like), Case.party_name.like(like)))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(Case.id.desc()).offset((page - 1) * per_page).limit(per_page))
-    return {"items": [case_summary(c) for c in rows], "page": page, "per_page": per_page, "total": total}
+    user = current()
+    scope = request.args.get("scope") or ("all" if "all" in allowed_scopes(user) else "unit")
+    found = search_cases(user, q=request.args.get("q") or None, procedure=request.args.get("procedure") or None,
+                         status=request.args.get("status") or None, opened_from=_date_arg("from"), opened_to=_date_arg("to"),
+                         scope=scope, page=page, per_page=min(per_page, MAX_PER_PAGE))
+    return {"items": [case_summary(c) for c in found.items], "page": found.page, "per_page": found.per_page,
+            "total": found.total, "has_next": found.has_next, "scope": scope}
+
+
+def _date_arg(name: str) -> dt.date | None:
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{name} 须为 YYYY-MM-DD 格式的日期 ({name} must be a date, YYYY-MM-DD)",
+                           details=[{"field": name, "message": "日期无效"}])
 
 
 @bp.get("/cases/<int:case_id>")
@@ -77,46 +112,30 @@ def read_case(case_id: int) -> dict[str, Any]:
 
 
 def case_detail(case: Case) -> dict[str, Any]:
-    tasks = list(db.session.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.created_at)))
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == f"case:{case.id}").order_by(AuditEvent.seq))
-    instances = db.session.execute(
-        select(ProcessInstance, ProcessSpec).join(ProcessSpec, ProcessSpec.id == ProcessInstance.process_spec_id)
-        .where(ProcessInstance.case_id == case.id).order_by(ProcessInstance.id)
-    )
+    """The case file (engine/queries/case_file.py, the same the case page renders) as JSON."""
+    file = read_case_file(case)
     summary = case_summary(case)
-    summary["clock"]["periods"] = [pause_summary(p) for p in pauses_of(case.id)]  # 中止, hearing, excluded periods
+    summary["clock"]["periods"] = [pause_summary(p) for p in file.periods]  # 中止, hearing, excluded periods
     return {
         **summary,
         "instances": [
             {"id": pi.id, "process_id": pi.process_id, "deployment": spec.deployment_id, "status": pi.status,
              "version": pi.version, "next_timer_at": iso(pi.next_timer_at), "error": pi.error}
-            for pi, spec in instances
+            for pi, spec in file.instances
         ],
-        "tasks": [task_summary(t) for t in tasks],
-        "history": [audit_entry(e) for e in events],
+        "tasks": [task_summary(t) for t in file.tasks],
+        "history": [audit_entry(e) for e in file.events],
         "deadlines": [
             {"task": t.name, "task_id": t.id, "due_at": iso(t.due_at), "time_limit": t.time_limit,
              "provisional": bool(t.due_provisional)}
-            for t in tasks if t.status == "open" and t.due_at
+            for t in file.deadlines
         ],
-        "documents": [document_summary(d) for d in case_documents(case.id)],
-        "execution": case_execution(case),
-        **case_officers(case),  # designated handlers and 回避 requests
+        "documents": [document_summary(d) for d in file.documents],
+        "execution": file.execution,
+        # designated handlers and 回避 requests
+        "designated_handlers": [u.username for u in file.designated_handlers],
+        "recusals": [recusal_summary(r) for r in file.recusals],
     }
-
-
-def case_execution(case: Case) -> dict[str, Any] | None:
-    """罚款的执行 as of today (balance, 加处罚款, periods; engine/runtime/execution.py) from the case's process
-    data; None before the decision or when no fine was decided."""
-    if case.decided_at is None:
-        return None
-    instance = db.session.scalars(select(ProcessInstance).where(ProcessInstance.case_id == case.id)
-                                  .order_by(ProcessInstance.id)).first()
-    if instance is None:
-        return None
-    workflow = load_state(instance.state, load_specs(instance.process_spec_id))
-    ready = ready_user_tasks(workflow)
-    return execution_summary(ready[0].data if ready else workflow.last_task.data, clock.today_shanghai())
 
 
 @bp.post("/cases/<int:case_id>/publication/withdraw")

@@ -12,6 +12,7 @@ from engine.definitions.specs import active_spec
 from engine.definitions.versions import upload_bundle
 from engine.errors import InvalidInput
 from engine.models import ActiveProcess, Deployment, db
+from engine.policy.permissions import DESIGNERS
 from engine.runtime.case_migration import migrate_cases, plan_migrations, running_cases
 from engine.runtime.diagram import bpmn_source
 
@@ -40,14 +41,14 @@ def list_deployments() -> dict[str, Any]:
 
 
 @bp.post("/deployments")
-@roles_required("process_designer", "administrator")
+@roles_required(*DESIGNERS)
 def create_deployment() -> tuple[dict[str, Any], int]:
     """Uploaded files replace files of the same name in the latest deployment (``replace_all`` = full set)."""
     uploads = [(f.filename or "", f.read()) for f in request.files.getlist("files") + request.files.getlist("file")]
     if not uploads:
         raise InvalidInput("请上传 BPMN/DMN/表单文件或 zip (upload files as multipart field 'files')")
     bundle = upload_bundle(uploads, replace_all=request.form.get("replace_all") in ("1", "true"))
-    deployment = deploy_bundle(bundle, g.user.username, request.form.get("comment", ""))
+    deployment = deploy_bundle(bundle, g.user, request.form.get("comment", ""))
     return {"id": deployment.id, "bundle_hash": deployment.bundle_hash, "created_at": iso(deployment.created_at),
             "active": {a.process_id: a.spec.deployment_id for a in db.session.scalars(select(ActiveProcess))}}, 201
 
@@ -59,7 +60,7 @@ def process_xml(process_id: str) -> Response:
 
 
 @bp.post("/migrations")
-@roles_required("process_designer", "administrator")
+@roles_required(*DESIGNERS)
 def migrate() -> dict[str, Any]:
     """Dry run (default) or apply a migration of running cases to a deployment of their procedure.
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from engine.runtime.case_clock import EXCLUDED_KINDS
 from engine.runtime.cases import SUSPENSION_GROUNDS, TERMINATION_GROUNDS
+from engine.runtime.party import ID_TYPES
 from engine.runtime.recusal import DECISIONS as RECUSAL_DECISIONS
 from engine.runtime.recusal import SOURCES as RECUSAL_SOURCES
 
@@ -57,12 +58,20 @@ SPEC: dict[str, Any] = {
                 "type": "object", "required": ["procedure", "party"],
                 "properties": {
                     "procedure": {"type": "string"}, "unit": {"type": "string"},
-                    "party": {"type": "object", "required": ["type", "name"], "properties": {
-                        "type": {"type": "string", "enum": ["citizen", "organization"]},
-                        "name": {"type": "string"}, "id_number": {"type": "string"}}},
+                    "party": {"allOf": [{"$ref": "#/components/schemas/Party"}, {"required": ["type", "name"]}]},
                     "facts": {"type": "object"},
                 },
             },
+            # 当事人: a citizen needs id_type, id_number and address, an organization credit_code, address and
+            # legal_rep before documents can be served; a case may be filed first (``party.missing`` lists the rest)
+            # and completed with POST /cases/{case_id}/party.
+            "Party": {"type": "object", "properties": {
+                "type": {"type": "string", "enum": ["citizen", "organization"]}, "name": {"type": "string", "maxLength": 200},
+                "id_type": {"type": "string", "enum": list(ID_TYPES)}, "id_number": {"type": "string", "maxLength": 40},
+                "address": {"type": "string", "maxLength": 300}, "phone": {"type": "string", "maxLength": 40},
+                "credit_code": {"type": "string", "maxLength": 18}, "legal_rep": {"type": "string", "maxLength": 100},
+                "contact": {"type": "string", "maxLength": 200}, "e_service_consent": {"type": "boolean"},
+                "e_service_address": {"type": "string", "maxLength": 200}}},
             "Completion": {"type": "object", "required": ["data"],
                            "properties": {"data": {"type": "object"}, "version": {"type": "integer"}}},
         },
@@ -70,20 +79,35 @@ SPEC: dict[str, Any] = {
     "security": [{"bearer": []}],
     "paths": {
         "/cases": {
-            "get": _op("List cases in scope", query=[("status", "string", False), ("procedure", "string", False),
-                                                     ("q", "string", False), ("page", _PAGE, False), ("per_page", _PAGE, False)]),
+            "get": _op("Search cases in scope (the /cases page's search): q matches a substring of the case number, party, "
+                       "violation or an officer; scope unit|mine|all (default: all the user may see); total > 10000 means "
+                       "more than 10,000", query=[
+                           ("status", {"type": "string", "enum": ["open", "suspended", "closed", "terminated"]}, False),
+                           ("procedure", "string", False), ("q", "string", False),
+                           ("from", {"type": "string", "format": "date"}, False), ("to", {"type": "string", "format": "date"}, False),
+                           ("scope", {"type": "string", "enum": ["unit", "mine", "all"]}, False),
+                           ("page", _PAGE, False), ("per_page", _PAGE, False)]),
             "post": _op("Start a case", "201", {"$ref": "#/components/schemas/NewCase"}),
         },
         "/cases/{case_id}": {"get": _op("A case with tasks, history, deadlines, documents and the clock's uncounted periods "
                                          "(clock.periods: 中止, hearing, 检测/检验/检疫/鉴定, 公告), the designated handlers "
                                          "and the 回避 requests (recusals: n, officer, status, document)", params=["case_id"])},
-        "/tasks": {"get": _op("Inbox", query=[("scope", {"type": "string", "enum": ["mine", "available", "done", "unit", "all"]}, False),
+        "/start-form": {"get": _op("What POST /cases takes: schema (its body as a JSON Schema: procedure enum with "
+                                   "x-enumNames, party, facts), procedures, may_start (whether this user may start a case)")},
+        "/tasks": {"get": _op("Inbox; scope=available lists only what the user may take, filtered before paging (full pages, "
+                              "a true total); has_next", query=[
+                                  ("scope", {"type": "string", "enum": ["mine", "available", "done", "unit", "all"]}, False),
                                                ("procedure", "string", False), ("q", "string", False),
                                                ("sort", {"type": "string", "enum": ["due_at", "-due_at", "created_at", "-created_at"]},
                                                 False),
                                                ("page", _PAGE, False), ("per_page", _PAGE, False)])},
         "/tasks/{task_id}": {"get": _op("A task with its form schema and data; returned_because: why the process "
-                                          "sent it back (rule and article), or null", params=["task_id"])},
+                                          "sent it back (rule and article), or null. Officers' fields of form_schema are "
+                                          "resolved to whom they may name (items.enum of usernames, x-enumNames, oneOf "
+                                          "const/title); eligible_officers: who may take the task; actions: what the reader "
+                                          "may do (claim, unclaim, complete, reassign); documents: what the task issued; record "
+                                          "(a completed task): data as entered, by, at",
+                                          params=["task_id"])},
         "/tasks/{task_id}/claim": {"post": _op("Claim", params=["task_id"])},
         "/tasks/{task_id}/unclaim": {"post": _op("Release", params=["task_id"])},
         "/tasks/{task_id}/reassign": {"post": _op("Reassign (unit head)", params=["task_id"],
@@ -144,7 +168,8 @@ SPEC: dict[str, Any] = {
                                "date": {"type": "string"}, "kind": {"type": "string", "enum": ["holiday", "workday"]},
                                "name": {"type": "string"}}}}, "reason": {"type": "string"}}}),
         },
-        "/cases/{case_id}/documents/{document_id}": {"get": _op("An issued document (number, type, content, sha256, voided)",
+        "/cases/{case_id}/documents/{document_id}": {"get": _op("An issued document (number, type, content, sha256, voided, status "
+                                                                "valid|voided|superseded, verify_code, serves_id of a 送达回证)",
                                                                 params=["case_id", "document_id"])},
         "/cases/{case_id}/documents/{document_id}.pdf": {"get": {
             **_op("The document as an A4 PDF", params=["case_id", "document_id"]),
@@ -161,6 +186,12 @@ SPEC: dict[str, Any] = {
                 "days": {"type": "integer", "minimum": 1}, "reason": {"type": "string"},
                 "collective_discussion": {"type": "boolean"},
                 "discussion_on": {"type": "string", "format": "date"}, "discussion_number": {"type": "string"}}})},
+        "/cases/{case_id}/party": {"post": _op(
+            "Correct or complete the party's details (handlers and unit heads; refused on an ended case): every detail the "
+            "party's type requires must then be present; the case's record keeps what changed (personal details masked) "
+            "and the reason", params=["case_id"],
+            body={"type": "object", "required": ["party", "reason"], "properties": {
+                "party": {"$ref": "#/components/schemas/Party"}, "reason": {"type": "string", "maxLength": 1000}}})},
         "/cases/{case_id}/suspend": {"post": _op(
             "中止调查 (agency head): the case stops and its clock pauses; issues the 中止调查决定书", params=["case_id"],
             body={"type": "object", "required": ["ground", "reason"], "properties": {

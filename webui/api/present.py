@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from typing import Any
 
-from sqlalchemy import select
-
 from engine import clock
-from engine.deadlines.limits import CASE_CLOCK
-from engine.deadlines.reference import reference
-from engine.forms.schema import form_schema
-from engine.models import AuditEvent, Case, ClockPause, DeploymentFile, Task, db
+from engine.models import AuditEvent, Case, ClockPause, Task, User
+from engine.models.case import PARTY_FIELDS
 from engine.runtime.case_clock import days_left
+from engine.runtime.party import masked, missing_details
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -64,7 +60,7 @@ def case_summary(case: Case) -> dict[str, Any]:
         "case_number": case.case_number,
         "procedure": case.procedure,
         "unit": case.unit.code,
-        "party": {"type": case.party_type, "name": case.party_name, "id_number": case.party_id_masked or None},
+        "party": party_summary(case),
         "facts": case.facts,
         "status": case.status,
         "opened_at": iso(case.opened_at),
@@ -74,6 +70,14 @@ def case_summary(case: Case) -> dict[str, Any]:
                   "days_left": days_left(case), "paused_since": iso(case.paused_since),
                   "paused_days": case.paused_days, "extension_days": case.extension_days, "extensions": case.extensions},
     }
+
+
+def party_summary(case: Case) -> dict[str, Any]:
+    """The party as the API shows it: a citizen's ID number, address and phone masked (as on the case
+    page), ``missing`` the details to complete before documents can be served."""
+    shown = {key.removeprefix("party_"): masked(case, key) for key in PARTY_FIELDS if key not in ("party_type", "party_name")}
+    return {"type": case.party_type, "name": case.party_name, **shown, "id_number": case.party_id_masked or None,
+            "missing": missing_details(case)}
 
 
 def pause_summary(pause: ClockPause) -> dict[str, Any]:
@@ -98,45 +102,6 @@ def due_label(value: dt.datetime | None) -> str:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
-_titles: dict[tuple[int, str], str] = {}
-_titles_lock = threading.Lock()
-
-
-def start_of_period(task: Task, deployment_id: int) -> dict[str, Any] | None:
-    """Which date the task's period counts from, as the law names it (shown on the task).
-
-    ``field`` is the recorded field (``case_clock``: due with the case clock; ``None``: from the
-    task's creation, where the law names no other date); ``label`` its title in the deployment's
-    forms; ``date`` the date itself.
-    """
-    if task.time_limit is None:
-        return None
-    limit = reference().limits.get(task.time_limit)
-    start = task.starts_on or task.created_at.astimezone(clock.SHANGHAI).date()
-    return {
-        "field": task.counts_from,
-        "label": (task.counts_from_label or field_title(deployment_id, task.counts_from))
-        if task.counts_from not in (None, CASE_CLOCK) else None,
-        "date": None if task.counts_from == CASE_CLOCK else start.isoformat(),
-        "amount": limit.amount if limit else None,
-        "unit": limit.unit if limit else None,
-        "extended_by": task.extended_by,
-    }
-
-
-def field_title(deployment_id: int, field: str) -> str:
-    """The title a field has in the deployment's forms (deployments are immutable: cached)."""
-    key = (deployment_id, field)
-    title = _titles.get(key)
-    if title is None:
-        title = field
-        paths = db.session.scalars(select(DeploymentFile.path).where(
-            DeploymentFile.deployment_id == deployment_id, DeploymentFile.kind == "form").order_by(DeploymentFile.path))
-        for path in paths:
-            prop = (form_schema(deployment_id, path.removeprefix("forms/").removesuffix(".json")).get("properties") or {}).get(field)
-            if isinstance(prop, dict) and isinstance(prop.get("title"), str):
-                title = prop["title"]
-                break
-        with _titles_lock:
-            _titles[key] = title
-    return title
+def officer_summary(user: User) -> dict[str, Any]:
+    """An officer as a client may show and name them (username is what forms and reassignment take)."""
+    return {"username": user.username, "display_name": user.display_name or user.username}

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import request
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from engine.definitions.specs import deployment_of
 from engine.errors import InvalidInput
-from engine.forms.schema import form_schema
-from engine.models import ProcessInstance, Task, db
-from engine.policy.access import eligibility, get_task, why_not_eligible
-from engine.queries.inbox import task_query
+from engine.models import Task, db
+from engine.queries.inbox import task_page
+from engine.queries.task_detail import resolved_schema, task_detail
 from engine.runtime import claim_task, complete_task, reassign_task, unclaim_task
-from engine.runtime.instance import find_task, open_session
 
 from . import bp, current, json_body, page_args
-from .present import case_summary, start_of_period, task_summary
+from .present import case_summary, iso, officer_summary, task_summary
 
 
 @bp.get("/tasks")
@@ -26,43 +22,38 @@ def list_tasks() -> dict[str, Any]:
     scope = request.args.get("scope", "mine")
     page, per_page = page_args()
     user = current()
-    query = task_query(user, scope, procedure=request.args.get("procedure"), q=request.args.get("q"),
-                       sort=request.args.get("sort", "due_at"))
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = list(db.session.scalars(query.offset((page - 1) * per_page).limit(per_page)))
-    if scope == "available":  # not offered: credentials, designation, recusal, separation of duty
-        reasons = eligibility(rows, [user])  # a few queries for the page, not per row
-        rows = [t for t in rows if reasons[(t.id, user.id)] is None]
-    items = [task_summary(t) for t in rows]
-    return {"scope": scope, "items": items, "page": page, "per_page": per_page, "total": total}
+    # available: only what the user may take (credentials, designation, recusal, separation of duty),
+    # decided before paging, as the inbox page does (engine/queries/inbox.py).
+    listing = task_page(user, scope, procedure=request.args.get("procedure"), q=request.args.get("q"),
+                        sort=request.args.get("sort", "due_at"), page=page, per_page=per_page)
+    items = [task_summary(t) for t in listing.items]
+    return {"scope": scope, "items": items, "page": page, "per_page": per_page, "total": listing.total,
+            "has_next": listing.has_next}
 
 
 @bp.get("/tasks/<task_id>")
 def read_task(task_id: str) -> dict[str, Any]:
-    user = current()
-    task = get_task(user, task_id)
-    instance = db.session.get(ProcessInstance, task.instance_id)
-    assert instance is not None
-    deployment_id = deployment_of(instance.process_spec_id)
-    data: dict[str, Any] = {}
-    instructions = None
-    if task.status == "open":
-        session = open_session(instance, user.username)
-        spiff_task = find_task(session.workflow, task.id)
-        if spiff_task is not None:
-            data = _json_data(spiff_task.data)
-            instructions = spiff_task.task_spec.extensions.get("instructionsForEndUser")
-        db.session.rollback()  # reading never changes the instance
-    reason = why_not_eligible(user, task)
+    """The task with its form (officers' fields resolved to whom they may name), data and what the
+    user may do; ``eligible_officers`` says who may take it, so a client can hand the step on."""
+    detail = task_detail(current(), task_id, with_eligible=True)  # the same view the task page renders
+    task = detail.task
     return {
         **task_summary(task),
-        "version": instance.version,
-        "counts_from": start_of_period(task, deployment_id),
-        "form_schema": form_schema(deployment_id, task.form) if task.form else None,
-        "data": data,
-        "instructions": instructions,
-        "can_complete": task.status == "open" and reason is None and task.assignee_id in (None, user.id),
-        "not_eligible_reason": reason,
+        "version": detail.version,
+        "counts_from": detail.counts_from,
+        # An open task's officers' fields name whom they may (a done task keeps the form as designed).
+        "form_schema": detail.schema if detail.schema is None or task.status != "open"
+        else resolved_schema(detail.schema, detail.officer_choices),
+        "data": detail.data,
+        "instructions": detail.instructions,
+        "can_complete": detail.can_complete,
+        "not_eligible_reason": detail.reason,
+        "actions": detail.actions,
+        "eligible_officers": [officer_summary(u) for u in detail.eligible],
+        "documents": [document_summary(d) for d in detail.documents],
+        # A completed task: the data as it was entered, by whom and when (the page shows the same record).
+        "record": {"data": detail.record.data, "by": detail.record.by.username if detail.record.by else None,
+                   "at": iso(detail.record.at)} if detail.record else None,
     }
 
 
@@ -100,7 +91,7 @@ def complete(task_id: str) -> dict[str, Any]:
     return {"task": task_summary(task), "case": case_summary(task.case), "next_tasks": [task_summary(t) for t in open_tasks]}
 
 
-def _json_data(data: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(data, default=str))
+def document_summary(document: Any) -> dict[str, Any]:
+    from ..documents import document_summary as summary  # webui.documents adds its routes to this blueprint
 
-
+    return summary(document)

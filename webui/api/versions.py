@@ -12,6 +12,7 @@ from sqlalchemy import select
 from engine.definitions.versions import deployment_file, diff_deployments, get_deployment, rollback, validate_files
 from engine.errors import InvalidInput
 from engine.models import ActiveProcess, ProcessSpec, db
+from engine.policy.permissions import DESIGNERS
 
 from . import bp, current, json_body, roles_required
 from .present import iso
@@ -49,7 +50,7 @@ def deployment_diff(from_id: int, to_id: int) -> dict[str, Any]:
 
 
 @bp.post("/deployments/<int:deployment_id>/rollback")
-@roles_required("process_designer", "administrator")
+@roles_required(*DESIGNERS)
 def rollback_deployment(deployment_id: int) -> tuple[dict[str, Any], int]:
     comment = json_body().get("comment")
     if not isinstance(comment, str):
@@ -62,7 +63,7 @@ def rollback_deployment(deployment_id: int) -> tuple[dict[str, Any], int]:
 
 
 @bp.post("/deployments/validate")
-@roles_required("process_designer", "administrator")
+@roles_required(*DESIGNERS)
 def validate_deployment() -> dict[str, Any]:
     """The report ``POST /deployments`` would give for the same upload, without deploying anything."""
     uploads = [(f.filename or "", f.read()) for f in request.files.getlist("files") + request.files.getlist("file")]

@@ -1,0 +1,100 @@
+"""Who a new step goes to, and who is told.
+
+A handler step of a filed case is assigned straight to the case's 主办承办人 — the first officer the
+unit head designated at 立案 (法 Art. 42: two or more handlers; the first named leads, the others
+assist): it lands in their 我的待办, never in the 可认领 pool where every handler of the unit would
+see it while only the designated ones may take it. The co-handlers (协办) are told and find the step
+on the case; either of them may take it over (接手, engine/runtime/tasks.py) — DOMAIN.md gives the
+designated handlers the case together, so any one of them may do its handler steps. If the lead may
+not take the step today (执法证 lapsed, recused), the next designated handler gets it; if none may,
+it goes to the pool like any other step.
+
+Every other new step goes to the pool, and each officer who could take it gets a notification (the
+bell, the e-mail digest, the webhook: engine/admin/delivery.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+
+from engine import clock
+from engine.models import WHOLE_USER, Case, CaseOfficer, Notification, Role, Task, User, db
+from engine.policy.access import DESIGNATED_HANDLERS, HANDLER_ROLE, case_facts, conflict_in_case, split_separation, standing
+from engine.record import audit
+
+
+def route_new_tasks(rows: list[dict[str, Any]], case: Case, actor: str, now: dt.datetime) -> None:
+    """Set ``assignee_id`` on the new projection rows that go to a designated handler; notify everyone concerned."""
+    if not rows:
+        return
+    facts = case_facts([case.id], steps_of=[case.id] if any(r.get("separate_from") for r in rows) else [])
+    today = clock.today_shanghai()
+    handlers = _designated(case.id) if any(r["role"] == HANDLER_ROLE for r in rows) else []
+    pool: list[dict[str, Any]] = []
+    for row in rows:
+        lead = next((u for u in handlers if _may_take(u, row, facts, today) is None), None) if row["role"] == HANDLER_ROLE else None
+        if lead is None:
+            pool.append(row)
+            continue
+        row["assignee_id"] = lead.id
+        audit.record("task.assigned", actor, {"task": row["name"], "to": lead.username, "why": "designated_handler"},
+                     case_id=case.id, instance_id=row["instance_id"], task_id=row["id"])
+        _notify(lead.id, case, row, "assigned", f"新任务：{row['name']}（{case.case_number}），您是本案的主办承办人", now)
+        for other in handlers:
+            if other.id != lead.id:
+                _notify(other.id, case, row, "co_handler",
+                        f"新任务：{row['name']}（{case.case_number}）已分派给主办承办人 {_name(lead)}，您作为协办承办人可接手办理", now)
+    for row in pool:
+        for user in _role_holders(case.unit_id, row["role"]):
+            if _may_take(user, row, facts, today) is None:
+                _notify(user.id, case, row, "offered", f"可认领的新任务：{row['name']}（{case.case_number}）", now)
+
+
+def designated_in_order(case_id: int) -> list[int]:
+    """The current designated handlers' ids, the lead (主办) first: the order the unit head named them."""
+    return list(db.session.scalars(select(CaseOfficer.user_id).where(
+        CaseOfficer.case_id == case_id, CaseOfficer.field == DESIGNATED_HANDLERS, CaseOfficer.ended_at.is_(None))
+        .order_by(CaseOfficer.id)))
+
+
+def takes_over(actor: User, task: Task) -> bool:
+    """Whether ``actor`` may take a handler step another designated handler of the case holds (接手)."""
+    if task.role != HANDLER_ROLE or task.assignee_id in (None, actor.id):
+        return False
+    designated = designated_in_order(task.case_id)
+    return actor.id in designated and task.assignee_id in designated
+
+
+def _designated(case_id: int) -> list[User]:
+    ids = designated_in_order(case_id)
+    if not ids:
+        return []
+    users = {u.id: u for u in db.session.scalars(select(User).options(*WHOLE_USER).where(User.id.in_(ids))).unique()}
+    return [users[i] for i in ids if i in users]
+
+
+def _role_holders(unit_id: int, role: str) -> list[User]:
+    return list(db.session.scalars(select(User).options(*WHOLE_USER).where(
+        User.unit_id == unit_id, User.active.is_(True), User.roles.any(Role.name == role))).unique())
+
+
+def _may_take(user: User, row: dict[str, Any], facts: Any, today: dt.date) -> str | None:
+    """The same rule as claiming (engine/policy/access.py), read from the row before it is written."""
+    return (standing(user, row["unit_id"], row["role"], row["requires_credential"], today)
+            or conflict_in_case(user, row["case_id"], facts, separate=split_separation(row["separate_from"]),
+                                handler_step=row["role"] == HANDLER_ROLE, step=row["name"]))
+
+
+def _notify(user_id: int, case: Case, row: dict[str, Any], kind: str, message: str, now: dt.datetime) -> None:
+    db.session.add(Notification(user_id=user_id, kind=kind, task_id=row["id"], case_id=case.id, message=message,
+                                created_at=now, push_attempts=0))
+
+
+def _name(user: User) -> str:
+    return user.display_name or user.username
+
+
+__all__ = ["designated_in_order", "route_new_tasks", "takes_over"]
