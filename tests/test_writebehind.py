@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from engine.db.command import command
 from engine.db.writebehind import QUEUE, defer
-from engine.models import AuditHead, Case, OrgUnit, db
+from engine.models import AuditHead, Case, OrgUnit, User, db
 from engine.runtime import start_case
 from tests.conftest import user
 
@@ -29,6 +29,22 @@ def test_a_read_in_the_same_transaction_sees_the_queued_rows(ctx):
     assert not db.session.connection().info.get(QUEUE)
     db.session.rollback()
     assert _heads() == []
+
+
+def test_a_read_of_other_tables_leaves_the_queue_for_the_commit(people, ctx):
+    """Reading officers or roles does not push queued rows out early (they stay for the pipelined
+    commit); a read that joins a queued table, a text statement or a write still writes them first."""
+    defer(HEAD, {"chain": "test:b", "seq": 1, "hash": "x"})
+    db.session.execute(select(OrgUnit.code)).all()
+    assert db.session.scalars(select(User).where(User.username == "a_handler1")).first()  # eager joins: unit, roles
+    assert db.session.connection().info.get(QUEUE)  # still queued
+    db.session.execute(select(OrgUnit.code).where(OrgUnit.code.in_(select(AuditHead.chain)))).all()
+    assert not db.session.connection().info.get(QUEUE)  # a subquery of the queued table: written first
+    defer(HEAD, {"chain": "test:c", "seq": 1, "hash": "x"})
+    db.session.execute(text("SELECT 1"))
+    assert not db.session.connection().info.get(QUEUE)  # a statement it cannot see through: written first
+    assert _heads() == ["test:b", "test:c"]
+    db.session.rollback()
 
 
 def test_a_rollback_drops_the_queue(ctx):

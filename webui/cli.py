@@ -24,6 +24,7 @@ from engine.deadlines.limits import seed_reference_data
 from engine.definitions import Bundle, deploy_bundle
 from engine.errors import ZhifaError
 from engine.models import OrgUnit, User, db
+from engine.models.search import catch_up
 from engine.runtime import fire_due_timers
 
 
@@ -98,6 +99,7 @@ def scheduler_loop(app: Flask, stop: threading.Event, report: bool = False) -> N
             try:
                 result = fire_due_timers()
                 deliver()  # e-mail digest and webhook (engine/admin/delivery.py): off unless configured
+                catch_up()  # the case-search rows of cases changed since (engine/models/search.py)
                 if report and (result.fired or result.failed or result.near_due or result.overdue):
                     click.echo(f"worker pid={pid} fired={len(result.fired)} failed={len(result.failed)} "
                                f"near_due={result.near_due} overdue={result.overdue}")

@@ -16,7 +16,7 @@ from engine.models.notification import DeliverySettings, Notification, Notificat
 from engine.models.org import WHOLE_USER, ApiToken, Credential, OrgUnit, Role, User, user_role
 from engine.models.publication import Publication
 from engine.models.recusal import Recusal
-from engine.models.search import CaseParticipant, CaseSearch
+from engine.models.search import CaseParticipant, CaseSearch, CaseSearchPending
 from engine.models.task_draft import TaskDraft
 from engine.models.time_limit import CalendarDay, CalendarYear, TimeLimit
 
@@ -33,6 +33,7 @@ __all__ = [
     "CaseOfficer",
     "CaseParticipant",
     "CaseSearch",
+    "CaseSearchPending",
     "Comment",
     "DeliverySettings",
     "ClockPause",

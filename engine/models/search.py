@@ -1,9 +1,16 @@
 """The case search projection: one row of searchable text per case, and who took part in each case.
 
-Written in the same transaction as the change it reflects: a session ``after_flush`` hook (and the
-adoption of a case inserted with Core) notes every case, designation and completed task a command
-touched; a writer registered with the commit protocol (engine/db/command.py) rebuilds those cases'
-rows with Core statements just before the COMMIT (a rollback drops the note and the rows alike).
+Marked stale in the same transaction as the change it reflects, rebuilt before anyone reads it: a
+session ``after_flush`` hook (and the adoption of a case inserted with Core) notes every case,
+designation and completed task a command touched; a writer registered with the commit protocol
+(engine/db/command.py) queues one ``case_search_pending`` row per touched case with the COMMIT (a
+rollback drops the note and the row alike). ``catch_up`` rebuilds the pending cases' rows; the case
+search calls it before every query and the scheduler between sweeps, so a search always sees every
+committed change.
+
+Why not rebuild inside the command: the rebuild reads the case back, and that read forces the
+write-behind queue out early, so every case start and task completion on PostgreSQL would pay half
+a dozen more round trips (tests/test_writebehind.py holds the pipelined commit to this).
 
 Full-text search reads it through indexes built by migration 0016:
 
@@ -21,12 +28,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Connection, ForeignKey, Index, Integer, String, Text, delete, event, insert, inspect, select, union
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.db.command import before_commit
+from engine.db.command import before_commit, unit_of_work
 from engine.db.session import UTCDateTime, db
+from engine.db.writebehind import defer
 from engine.models.case import Case, CaseOfficer, Task
 from engine.models.org import User
 
@@ -55,6 +65,13 @@ class CaseParticipant(db.Model):
     __table_args__ = (Index("ix_case_participant_user", "user_id", "case_id"),)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+
+
+class CaseSearchPending(db.Model):
+    """Cases whose search row is stale: written with the change's COMMIT, cleared by ``catch_up``."""
+
+    __tablename__ = "case_search_pending"
+    case_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
 def normalize(value: str) -> str:
@@ -147,12 +164,41 @@ def _note_changes(session: Session, _context: object) -> None:
             _touch(session, obj.case_id)
 
 
+def _pending_insert(dialect: str) -> Any:
+    table = CaseSearchPending.__table__
+    if dialect == "postgresql":
+        return pg_insert(table).on_conflict_do_nothing().inline()
+    return insert(table).prefix_with("OR IGNORE").inline()
+
+
 def _write_projection(session: Session) -> None:
-    """Rebuild the touched cases' rows last, on the transaction's connection: they commit with it."""
+    """Queue the touched cases as pending with the COMMIT: no read, so nothing leaves the pipeline early."""
     session.flush()
     touched = session.info.pop(TOUCHED, None)
     if touched:
-        rebuild(session.connection(), touched)
+        conn = session.connection()
+        defer(_pending_insert(conn.dialect.name), [{"case_id": case_id} for case_id in sorted(touched)])
+
+
+def catch_up(limit: int = 5_000) -> int:
+    """Rebuild the search rows of pending cases (at most ``limit``); returns how many were rebuilt.
+
+    Runs as its own unit of work (joining the caller's, if any). On PostgreSQL the pending rows are
+    taken with SKIP LOCKED, so two searches never wait on each other's rebuild.
+    """
+    table = CaseSearchPending.__table__
+    if db.session.execute(select(table.c.case_id).limit(1)).first() is None:
+        return 0  # the usual case: a plain read, no write lock taken
+    with unit_of_work():
+        conn = db.session.connection()
+        query = select(table.c.case_id).order_by(table.c.case_id).limit(limit)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = list(conn.execute(query).scalars())
+        if ids:
+            rebuild(conn, ids)
+            conn.execute(delete(table).where(table.c.case_id.in_(ids)))
+    return len(ids)
 
 
 # Through the commit protocol (engine/db/command.py), which runs it before the COMMIT is sent (with

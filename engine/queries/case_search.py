@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, literal_column, select
 from engine import clock
 from engine.errors import InvalidInput
 from engine.models import Case, CaseParticipant, CaseSearch, Task, User, db
-from engine.models.search import bigram_tokens, normalize
+from engine.models.search import bigram_tokens, catch_up, normalize
 from engine.policy.permissions import CROSS_UNIT, HEADS
 
 SCOPES = ("unit", "mine", "all")
@@ -76,6 +76,7 @@ def search_cases(user: User, *, q: str | None = None, procedure: str | None = No
     if opened_from and opened_to and opened_from > opened_to:
         raise InvalidInput("起始日期晚于截止日期：请调换两个日期 (the start date is after the end date)",
                            details=[{"field": "from", "message": "晚于截止日期"}])
+    catch_up()  # every committed change is searchable before the first query reads the projection
     query = matching(user, scope, q=q, procedure=procedure, status=status, opened_from=opened_from, opened_to=opened_to)
     total = db.session.scalar(select(func.count()).select_from(query.limit(COUNT_CAP + 1).subquery())) or 0
     s = CaseSearch.__table__.c

@@ -18,9 +18,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from engine import clock
+from engine.db.writebehind import defer
 from engine.models import WHOLE_USER, Case, CaseOfficer, Notification, Role, Task, User, db
 from engine.policy.access import DESIGNATED_HANDLERS, HANDLER_ROLE, case_facts, conflict_in_case, split_separation, standing
 from engine.record import audit
@@ -88,9 +89,13 @@ def _may_take(user: User, row: dict[str, Any], facts: Any, today: dt.date) -> st
                                 handler_step=row["role"] == HANDLER_ROLE, step=row["name"]))
 
 
+_NOTIFY = insert(Notification.__table__).inline()
+
+
 def _notify(user_id: int, case: Case, row: dict[str, Any], kind: str, message: str, now: dt.datetime) -> None:
-    db.session.add(Notification(user_id=user_id, kind=kind, task_id=row["id"], case_id=case.id, message=message,
-                                created_at=now, push_attempts=0))
+    """Queued with the commit (engine/db/writebehind.py): nobody reads a new notification before it."""
+    defer(_NOTIFY, {"user_id": user_id, "kind": kind, "task_id": row["id"], "case_id": case.id, "message": message,
+                    "created_at": now, "read_at": None, "emailed_at": None, "push_attempts": 0})
 
 
 def _name(user: User) -> str:

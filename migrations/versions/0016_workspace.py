@@ -123,6 +123,11 @@ def upgrade():
         sa.PrimaryKeyConstraint("case_id", "user_id", name=op.f("pk_case_participant")),
     )
     op.create_index("ix_case_participant_user", "case_participant", ["user_id", "case_id"], unique=False)
+    op.create_table(
+        "case_search_pending",
+        sa.Column("case_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.PrimaryKeyConstraint("case_id", name=op.f("pk_case_search_pending")),
+    )
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         for statement in SQLITE_FTS:
@@ -159,6 +164,7 @@ def downgrade():
         op.execute("DROP INDEX IF EXISTS ix_case_search_grams")
         op.execute("ALTER TABLE case_search DROP COLUMN IF EXISTS grams_tsv")
     op.drop_index("ix_case_participant_user", table_name="case_participant")
+    op.drop_table("case_search_pending")
     op.drop_table("case_participant")
     op.drop_index("ix_case_search_opened", table_name="case_search")
     op.drop_index("ix_case_search_unit_opened", table_name="case_search")
