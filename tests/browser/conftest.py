@@ -27,8 +27,7 @@ from tests.conftest import ROOT, deploy_dir
 
 CHROMIUM = Path(os.environ.get("ZHIFA_CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               "--lang=zh-CN"]  # the browser's own controls (date pickers, file inputs) in Chinese, as officers see them
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 10_000  # a page that needs longer than this is a bug worth a failure, not a wait
 TABLET = {"width": 768, "height": 1024}
 
