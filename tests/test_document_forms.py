@@ -26,6 +26,7 @@ from engine.runtime import start_case
 from tests.conftest import user
 from tests.support.agency_documents import ORGAN, PARTY, SAMPLES, SETTINGS, complete_party, give_unit_an_organ, labels
 from tests.support.documents import deploy_documents
+from tests.support.web import logged_in, page_csrf
 
 OUTPUT = Path(os.environ.get("ZHIFA_TEST_OUTPUT", Path(tempfile.gettempdir()) / "zhifa-test-output")) / "documents"
 SENTINEL = "〔空白〕"
@@ -249,7 +250,7 @@ def test_administrator_edits_a_text_previews_it_on_a_case_and_the_next_document_
     with app.app_context():
         case_number = db.session.get(Case, organ_case).case_number
         db.session.remove()
-    client = _login(app, "admin")
+    client = logged_in(app, "admin")
     url = "/admin/document_types/行政处罚告知书/text"
     page = client.get(url).get_data(as_text=True)
     assert "本机关对你（单位）涉嫌违法一案已调查终结" in page  # the shipped text, to start from
@@ -258,7 +259,7 @@ def test_administrator_edits_a_text_previews_it_on_a_case_and_the_next_document_
 
     source = html_module.unescape(source)
     edited = source.replace("本机关对你（单位）涉嫌违法一案已调查终结", "本局对你（单位）涉嫌违法一案的调查已经终结")
-    token = _csrf(page)
+    token = page_csrf(page)
 
     missing = edited.replace("{{ s.notified_basis or blank }}", "")  # drops the 理由和依据: refused, the field named
     refused = client.post(url, data={"csrf_token": token, "source": missing, "reason": "改写", "case_number": "", "action": "save"})
@@ -280,18 +281,4 @@ def test_administrator_edits_a_text_previews_it_on_a_case_and_the_next_document_
         events = [e for e in db.session.scalars(select(audit.AuditEvent)) if e.action == "document_template.changed"]
         assert len(events) == 1 and events[0].data["reason"] == "按省局文书范本调整用语"
         db.session.remove()
-    assert _login(app, "a_handler1").get(url).status_code == 403
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    return match.group(1) if match else ""
-
-
-def _login(app, name: str):
-    from tests.conftest import PASSWORD
-
-    client = app.test_client()
-    token = _csrf(client.get("/login").get_data(as_text=True))
-    client.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": token})
-    return client
+    assert logged_in(app, "a_handler1").get(url).status_code == 403

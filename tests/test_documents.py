@@ -15,6 +15,7 @@ from engine.record import audit
 from engine.runtime import complete_task, start_case
 from tests.conftest import at_once, user
 from tests.support.documents import DECISION, deploy_documents
+from tests.support.web import logged_in, page_csrf
 
 
 @pytest.fixture
@@ -182,7 +183,7 @@ def test_case_page_lists_documents_with_print_and_pdf_links(app, people, docs_bu
         complete_task(user("a_handler1"), task_id, DECISION)
         case_id, doc_id = case.id, _documents(case.id)[0].id
         db.session.remove()
-    client = _login(app, "a_handler1")
+    client = logged_in(app, "a_handler1")
     page = client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert f"/cases/{case_id}/documents/{doc_id}" in page and "X市监处罚〔2026〕1号" in page
     view = client.get(f"/cases/{case_id}/documents/{doc_id}")
@@ -237,11 +238,11 @@ def shipped_types():
 
 
 def test_administrator_changes_a_pattern_in_the_admin_view(app, people):
-    client = _login(app, "admin")
+    client = logged_in(app, "admin")
     page = client.get("/admin/document_types/")
     assert page.status_code == 200 and "X市监处罚〔2026〕12号" in page.get_data(as_text=True)
     form = client.get("/admin/document_types/行政处罚决定书").get_data(as_text=True)
-    token = _csrf(form)
+    token = page_csrf(form)
     bad = client.post("/admin/document_types/行政处罚决定书", data={"code": "处罚", "pattern": "{code}{serial}", "reason": "试",
                                                                  "csrf_token": token})
     assert bad.status_code == 200 and "{agency}" in bad.get_data(as_text=True)
@@ -249,20 +250,4 @@ def test_administrator_changes_a_pattern_in_the_admin_view(app, people):
                                                                 "reason": "统一代字", "csrf_token": token})
     assert ok.status_code == 302
     assert "X市监罚〔2026〕12号" in client.get("/admin/document_types/").get_data(as_text=True)
-    assert _login(app, "a_handler1").get("/admin/document_types/").status_code == 403
-
-
-def _csrf(html: str) -> str:
-    import re
-
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    return match.group(1) if match else ""
-
-
-def _login(app, name: str):
-    from tests.conftest import PASSWORD
-
-    client = app.test_client()
-    token = _csrf(client.get("/login").get_data(as_text=True))
-    client.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": token})
-    return client
+    assert logged_in(app, "a_handler1").get("/admin/document_types/").status_code == 403

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 from flask import Flask
@@ -36,8 +37,10 @@ def form_inputs(page: str) -> dict[str, str]:
 
 
 def page_csrf(page: str) -> str:
-    """The CSRF token of a page's form."""
-    return page.split('name="csrf_token" value="')[1].split('"')[0]
+    """The CSRF token of a page's form (hand-written or WTForms-rendered: attributes in any order after the name)."""
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
 
 
 def client_csrf(client: FlaskClient, path: str = "/") -> str:
