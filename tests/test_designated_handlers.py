@@ -15,6 +15,7 @@ from engine.errors import Forbidden
 from engine.models import AuditEvent, Credential, Notification, Task, db
 from engine.queries.inbox import task_query
 from engine.runtime import claim_task, complete_task, start_case
+from engine.runtime.assignment import offer_pending_tasks
 from tests.conftest import ROOT, deploy_dir, make_user, user
 from tests.support.sample_forms import LEAD_FILE
 from tests.support.scenarios import COMPANY, FILE_CASE, INVESTIGATION
@@ -49,6 +50,7 @@ def file(case_id: int, handlers: list[str]) -> None:
 def test_a_pool_step_is_offered_and_everyone_who_may_take_it_is_told(case_id):
     lead = open_task(case_id, "register_lead")
     assert lead.assignee_id is None  # before 立案 there are no designated handlers: the pool
+    assert offer_pending_tasks() == 1  # told after the commit (the next page view, the scheduler, the digest)
     told = {n.user_id for n in db.session.scalars(select(Notification).where(Notification.task_id == lead.id,
                                                                              Notification.kind == "offered"))}
     assert told == {user(n).id for n in ("a_handler1", "a_handler2", "a_handler3", "a_head", "a_reviewer")}
@@ -69,7 +71,8 @@ def test_handler_steps_go_to_the_first_designated_handler(case_id):
     assert event.data == {"task": "调查取证", "to": "a_handler2", "why": "designated_handler"}
     assert "主办承办人" in notes("a_handler2", "assigned")[0].message
     assert "协办承办人" in notes("a_handler1", "co_handler")[0].message
-    assert notes("a_handler3", "offered")[-1].task_id != investigate.id  # not told of a step they may not take
+    offer_pending_tasks()
+    assert investigate.id not in {n.task_id for n in notes("a_handler3", "offered")}  # not told of a step they may not take
 
 
 def test_the_co_handler_may_take_over_but_nobody_else(case_id):
@@ -105,3 +108,10 @@ def test_an_officer_outside_the_designation_cannot_take_a_held_step(case_id):
     with pytest.raises(Forbidden):
         claim_task(user("a_head"), task.id)  # a unit head who also holds the handler role, not designated
     assert open_task(case_id, "investigate").assignee_id == user("a_handler1").id
+
+
+def test_a_pool_step_taken_before_the_offer_is_sent_is_not_offered(case_id):
+    lead = open_task(case_id, "register_lead")
+    claim_task(user("a_handler1"), lead.id)
+    assert offer_pending_tasks() == 0  # already taken: nobody is told it is waiting
+    assert not notes("a_handler2", "offered")

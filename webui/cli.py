@@ -26,6 +26,7 @@ from engine.errors import ZhifaError
 from engine.models import OrgUnit, User, db
 from engine.models.search import catch_up
 from engine.runtime import fire_due_timers
+from engine.runtime.assignment import offer_pending_tasks
 
 
 def init_app(app: Flask) -> None:
@@ -98,8 +99,11 @@ def scheduler_loop(app: Flask, stop: threading.Event, report: bool = False) -> N
         with app.app_context():
             try:
                 result = fire_due_timers()
+                # Small batches after the timers: a backlog (after a bulk import, a long outage) is worked
+                # off over several sweeps and never makes the next sweep's timers late.
+                offer_pending_tasks(limit=100)  # "可认领的新任务" for the pool steps of the last commands
                 deliver()  # e-mail digest and webhook (engine/admin/delivery.py): off unless configured
-                catch_up()  # the case-search rows of cases changed since (engine/models/search.py)
+                catch_up(limit=200)  # the case-search rows of cases changed since (engine/models/search.py)
                 if report and (result.fired or result.failed or result.near_due or result.overdue):
                     click.echo(f"worker pid={pid} fired={len(result.fired)} failed={len(result.failed)} "
                                f"near_due={result.near_due} overdue={result.overdue}")

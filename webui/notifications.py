@@ -18,6 +18,7 @@ from engine.db.session import writing
 from engine.errors import Forbidden, InvalidInput
 from engine.models import Notification, Task, db
 from engine.policy.permissions import ADMINISTRATOR, UNIT_HEAD
+from engine.runtime.assignment import offer_pending_tasks
 
 from .security import id_arg
 
@@ -40,6 +41,7 @@ def init_app(app: Flask) -> None:
         user = getattr(g, "user", None)
         if user is None or request.path.startswith(("/api/", "/static/")):
             return {}
+        offer_pending_tasks()  # new pool steps since the last page: one indexed read when there are none
         mine = select(Task.due_at).where(Task.assignee_id == user.id, Task.status == "open").limit(BADGE_CAP + 1).subquery()
         open_count, overdue_count = db.session.execute(select(
             func.count(), func.coalesce(func.sum(case((mine.c.due_at <= clock.now(), 1), else_=0)), 0)).select_from(mine)).one()
@@ -55,6 +57,7 @@ def init_app(app: Flask) -> None:
 @bp.get("/notifications")
 @login_required
 def index() -> str:
+    offer_pending_tasks()  # before the list is read, not only before the header's counters
     rows = list(db.session.scalars(select(Notification).where(Notification.user_id == g.user.id)
                                    .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(PER_PAGE)))
     return render_template("notifications.html", notifications=rows, preference=preference(g.user))

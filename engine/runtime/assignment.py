@@ -18,22 +18,32 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from engine import clock
+from engine.db.command import unit_of_work
 from engine.db.writebehind import defer
-from engine.models import WHOLE_USER, Case, CaseOfficer, Notification, Role, Task, User, db
-from engine.policy.access import DESIGNATED_HANDLERS, HANDLER_ROLE, case_facts, conflict_in_case, split_separation, standing
+from engine.models import WHOLE_USER, Case, CaseOfficer, Notification, Role, Task, TaskOfferPending, User, db
+from engine.policy.access import DESIGNATED_HANDLERS, HANDLER_ROLE, CaseFacts, case_facts, conflict_in_case, split_separation, standing
 from engine.record import audit
 
 
-def route_new_tasks(rows: list[dict[str, Any]], case: Case, actor: str, now: dt.datetime) -> None:
-    """Set ``assignee_id`` on the new projection rows that go to a designated handler; notify everyone concerned."""
+def route_new_tasks(rows: list[dict[str, Any]], case: Case, actor: str, now: dt.datetime, *, new_case: bool = False) -> None:
+    """Set ``assignee_id`` on the new projection rows that go to a designated handler; notify everyone concerned.
+
+    ``new_case``: the case starts in this command, so nobody is designated, recused or has done a step
+    of it yet; its first steps skip those reads (a case start is the hottest command).
+    """
     if not rows:
         return
-    facts = case_facts([case.id], steps_of=[case.id] if any(r.get("separate_from") for r in rows) else [])
+    if new_case:
+        facts = CaseFacts()
+    else:
+        facts = case_facts([case.id], steps_of=[case.id] if any(r.get("separate_from") for r in rows) else [])
     today = clock.today_shanghai()
-    handlers = _designated(case.id) if any(r["role"] == HANDLER_ROLE for r in rows) else []
+    handlers = _designated(case.id) if not new_case and any(r["role"] == HANDLER_ROLE for r in rows) else []
+    notes: list[dict[str, Any]] = []
     pool: list[dict[str, Any]] = []
     for row in rows:
         lead = next((u for u in handlers if _may_take(u, row, facts, today) is None), None) if row["role"] == HANDLER_ROLE else None
@@ -43,15 +53,56 @@ def route_new_tasks(rows: list[dict[str, Any]], case: Case, actor: str, now: dt.
         row["assignee_id"] = lead.id
         audit.record("task.assigned", actor, {"task": row["name"], "to": lead.username, "why": "designated_handler"},
                      case_id=case.id, instance_id=row["instance_id"], task_id=row["id"])
-        _notify(lead.id, case, row, "assigned", f"新任务：{row['name']}（{case.case_number}），您是本案的主办承办人", now)
+        _notify(notes, lead.id, case, row, "assigned", f"新任务：{row['name']}（{case.case_number}），您是本案的主办承办人", now)
         for other in handlers:
             if other.id != lead.id:
-                _notify(other.id, case, row, "co_handler",
+                _notify(notes, other.id, case, row, "co_handler",
                         f"新任务：{row['name']}（{case.case_number}）已分派给主办承办人 {_name(lead)}，您作为协办承办人可接手办理", now)
-    for row in pool:
-        for user in _role_holders(case.unit_id, row["role"]):
-            if _may_take(user, row, facts, today) is None:
-                _notify(user.id, case, row, "offered", f"可认领的新任务：{row['name']}（{case.case_number}）", now)
+    if pool:  # told by offer_pending_tasks, after the commit: reading every officer here would double a start's cost
+        defer(_offer_insert(db.session.connection().dialect.name), [{"task_id": row["id"]} for row in pool])
+    if notes:
+        defer(_NOTIFY, notes)  # one statement for all, queued with the commit: nobody reads them before it
+
+
+def offer_pending_tasks(limit: int = 1_000) -> int:
+    """Tell everyone who may take a new pool step about it ("offered"); returns how many steps were told.
+
+    Called before the header's counters are read, by the scheduler and before an e-mail digest, so an
+    officer sees the offer on their next page. A step already taken or gone by then is not offered.
+    """
+    table = TaskOfferPending.__table__
+    if db.session.execute(select(table.c.task_id).limit(1)).first() is None:
+        return 0  # the usual case: a plain read, no write lock taken
+    with unit_of_work():
+        query = select(table.c.task_id).order_by(table.c.task_id).limit(limit)
+        if db.session.connection().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = list(db.session.scalars(query))
+        tasks = list(db.session.scalars(select(Task).where(Task.id.in_(ids), Task.status == "open",
+                                                            Task.assignee_id.is_(None)))) if ids else []
+        cases = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_({t.case_id for t in tasks})))}
+        facts = case_facts(list(cases), steps_of=[t.case_id for t in tasks if t.separate_from])
+        today, now, notes = clock.today_shanghai(), clock.now(), []
+        holders: dict[tuple[int, str], list[User]] = {}
+        for task in tasks:
+            row = {"id": task.id, "case_id": task.case_id, "unit_id": task.unit_id, "role": task.role, "name": task.name,
+                   "requires_credential": task.requires_credential, "separate_from": task.separate_from}
+            case = cases[task.case_id]
+            for user in holders.setdefault((task.unit_id, task.role), _role_holders(task.unit_id, task.role)):
+                if _may_take(user, row, facts, today) is None:
+                    _notify(notes, user.id, case, row, "offered", f"可认领的新任务：{task.name}（{case.case_number}）", now)
+        if notes:
+            db.session.execute(insert(Notification.__table__), notes)
+        if ids:
+            db.session.execute(delete(table).where(table.c.task_id.in_(ids)))
+    return len(tasks)
+
+
+def _offer_insert(dialect: str) -> Any:
+    table = TaskOfferPending.__table__
+    if dialect == "postgresql":
+        return pg_insert(table).on_conflict_do_nothing().inline()
+    return insert(table).prefix_with("OR IGNORE").inline()
 
 
 def designated_in_order(case_id: int) -> list[int]:
@@ -92,14 +143,14 @@ def _may_take(user: User, row: dict[str, Any], facts: Any, today: dt.date) -> st
 _NOTIFY = insert(Notification.__table__).inline()
 
 
-def _notify(user_id: int, case: Case, row: dict[str, Any], kind: str, message: str, now: dt.datetime) -> None:
-    """Queued with the commit (engine/db/writebehind.py): nobody reads a new notification before it."""
-    defer(_NOTIFY, {"user_id": user_id, "kind": kind, "task_id": row["id"], "case_id": case.id, "message": message,
-                    "created_at": now, "read_at": None, "emailed_at": None, "push_attempts": 0})
+def _notify(notes: list[dict[str, Any]], user_id: int, case: Case, row: dict[str, Any], kind: str, message: str,
+            now: dt.datetime) -> None:
+    notes.append({"user_id": user_id, "kind": kind, "task_id": row["id"], "case_id": case.id, "message": message,
+                  "created_at": now, "read_at": None, "emailed_at": None, "push_attempts": 0})
 
 
 def _name(user: User) -> str:
     return user.display_name or user.username
 
 
-__all__ = ["designated_in_order", "route_new_tasks", "takes_over"]
+__all__ = ["designated_in_order", "offer_pending_tasks", "route_new_tasks", "takes_over"]

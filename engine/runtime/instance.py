@@ -234,7 +234,7 @@ def sync_tasks(session: Session, now: dt.datetime, ready_tasks: list[SpiffTask] 
             record_return(row, returns[task_id], session.actor, case.id, instance.id)
     if returns:
         void_refused(returns, session.actor, case, instance.id, session.deadlines)
-    route_new_tasks(new_rows, case, session.actor, now)  # handler steps to the designated 主办; the pool told
+    route_new_tasks(new_rows, case, session.actor, now, new_case=session.new)  # handler steps to the 主办; the pool told
     if new_rows:
         # Plain rows in one statement, without ORM bookkeeping, sent with the commit (a later read
         # in this transaction writes them first).

@@ -124,6 +124,11 @@ def upgrade():
     )
     op.create_index("ix_case_participant_user", "case_participant", ["user_id", "case_id"], unique=False)
     op.create_table(
+        "task_offer_pending",
+        sa.Column("task_id", sa.String(length=36), nullable=False),
+        sa.PrimaryKeyConstraint("task_id", name=op.f("pk_task_offer_pending")),
+    )
+    op.create_table(
         "case_search_pending",
         sa.Column("case_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.PrimaryKeyConstraint("case_id", name=op.f("pk_case_search_pending")),
@@ -165,6 +170,7 @@ def downgrade():
         op.execute("ALTER TABLE case_search DROP COLUMN IF EXISTS grams_tsv")
     op.drop_index("ix_case_participant_user", table_name="case_participant")
     op.drop_table("case_search_pending")
+    op.drop_table("task_offer_pending")
     op.drop_table("case_participant")
     op.drop_index("ix_case_search_opened", table_name="case_search")
     op.drop_index("ix_case_search_unit_opened", table_name="case_search")
