@@ -28,15 +28,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy import Connection, ForeignKey, Index, Integer, String, Text, delete, event, insert, inspect, select, union
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from engine.db import pending
 from engine.db.command import before_commit, unit_of_work
 from engine.db.session import UTCDateTime, db
-from engine.db.writebehind import defer
 from engine.models.case import Case, CaseOfficer, Task
 from engine.models.org import User
 
@@ -164,40 +162,23 @@ def _note_changes(session: Session, _context: object) -> None:
             _touch(session, obj.case_id)
 
 
-def _pending_insert(dialect: str) -> Any:
-    table = CaseSearchPending.__table__
-    if dialect == "postgresql":
-        return pg_insert(table).on_conflict_do_nothing().inline()
-    return insert(table).prefix_with("OR IGNORE").inline()
-
-
 def _write_projection(session: Session) -> None:
     """Queue the touched cases as pending with the COMMIT: no read, so nothing leaves the pipeline early."""
     session.flush()
     touched = session.info.pop(TOUCHED, None)
     if touched:
-        conn = session.connection()
-        defer(_pending_insert(conn.dialect.name), [{"case_id": case_id} for case_id in sorted(touched)])
+        pending.queue(CaseSearchPending.__table__.c.case_id, sorted(touched))
 
 
 def catch_up(limit: int = 5_000) -> int:
-    """Rebuild the search rows of pending cases (at most ``limit``); returns how many were rebuilt.
-
-    Runs as its own unit of work (joining the caller's, if any). On PostgreSQL the pending rows are
-    taken with SKIP LOCKED, so two searches never wait on each other's rebuild.
-    """
-    table = CaseSearchPending.__table__
-    if db.session.execute(select(table.c.case_id).limit(1)).first() is None:
-        return 0  # the usual case: a plain read, no write lock taken
+    """Rebuild the search rows of pending cases (at most ``limit``); returns how many were rebuilt."""
+    key = CaseSearchPending.__table__.c.case_id
+    if not pending.any_pending(key):
+        return 0
     with unit_of_work():
-        conn = db.session.connection()
-        query = select(table.c.case_id).order_by(table.c.case_id).limit(limit)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        ids = list(conn.execute(query).scalars())
-        if ids:
-            rebuild(conn, ids)
-            conn.execute(delete(table).where(table.c.case_id.in_(ids)))
+        ids = pending.take(key, limit)
+        rebuild(db.session.connection(), ids)
+        pending.done(key, ids)
     return len(ids)
 
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import insert, select
 
 from engine import clock
+from engine.db import pending
 from engine.db.command import unit_of_work
 from engine.db.writebehind import defer
 from engine.models import WHOLE_USER, Case, CaseOfficer, Notification, Role, Task, TaskOfferPending, User, db
@@ -59,7 +59,7 @@ def route_new_tasks(rows: list[dict[str, Any]], case: Case, actor: str, now: dt.
                 _notify(notes, other.id, case, row, "co_handler",
                         f"新任务：{row['name']}（{case.case_number}）已分派给主办承办人 {_name(lead)}，您作为协办承办人可接手办理", now)
     if pool:  # told by offer_pending_tasks, after the commit: reading every officer here would double a start's cost
-        defer(_offer_insert(db.session.connection().dialect.name), [{"task_id": row["id"]} for row in pool])
+        pending.queue(TaskOfferPending.__table__.c.task_id, [row["id"] for row in pool])
     if notes:
         defer(_NOTIFY, notes)  # one statement for all, queued with the commit: nobody reads them before it
 
@@ -70,14 +70,11 @@ def offer_pending_tasks(limit: int = 1_000) -> int:
     Called before the header's counters are read, by the scheduler and before an e-mail digest, so an
     officer sees the offer on their next page. A step already taken or gone by then is not offered.
     """
-    table = TaskOfferPending.__table__
-    if db.session.execute(select(table.c.task_id).limit(1)).first() is None:
-        return 0  # the usual case: a plain read, no write lock taken
+    key = TaskOfferPending.__table__.c.task_id
+    if not pending.any_pending(key):
+        return 0
     with unit_of_work():
-        query = select(table.c.task_id).order_by(table.c.task_id).limit(limit)
-        if db.session.connection().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        ids = list(db.session.scalars(query))
+        ids = pending.take(key, limit)
         tasks = list(db.session.scalars(select(Task).where(Task.id.in_(ids), Task.status == "open",
                                                             Task.assignee_id.is_(None)))) if ids else []
         cases = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_({t.case_id for t in tasks})))}
@@ -93,16 +90,8 @@ def offer_pending_tasks(limit: int = 1_000) -> int:
                     _notify(notes, user.id, case, row, "offered", f"可认领的新任务：{task.name}（{case.case_number}）", now)
         if notes:
             db.session.execute(insert(Notification.__table__), notes)
-        if ids:
-            db.session.execute(delete(table).where(table.c.task_id.in_(ids)))
+        pending.done(key, ids)
     return len(tasks)
-
-
-def _offer_insert(dialect: str) -> Any:
-    table = TaskOfferPending.__table__
-    if dialect == "postgresql":
-        return pg_insert(table).on_conflict_do_nothing().inline()
-    return insert(table).prefix_with("OR IGNORE").inline()
 
 
 def designated_in_order(case_id: int) -> list[int]:
