@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Flask, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, exists, func, select, update
 from werkzeug.wrappers import Response
 
 from engine import clock
@@ -16,7 +16,7 @@ from engine.admin.delivery import SECURITY, preference, set_preference, settings
 from engine.admin.time_limits import missing_years
 from engine.db.session import writing
 from engine.errors import Forbidden, InvalidInput
-from engine.models import Notification, Task, db
+from engine.models import Notification, Task, TaskOfferPending, db
 from engine.policy.permissions import ADMINISTRATOR, UNIT_HEAD
 from engine.runtime.assignment import offer_pending_tasks
 
@@ -41,17 +41,28 @@ def init_app(app: Flask) -> None:
         user = getattr(g, "user", None)
         if user is None or request.path.startswith(("/api/", "/static/")):
             return {}
-        offer_pending_tasks()  # new pool steps since the last page: one indexed read when there are none
-        mine = select(Task.due_at).where(Task.assignee_id == user.id, Task.status == "open").limit(BADGE_CAP + 1).subquery()
-        open_count, overdue_count = db.session.execute(select(
-            func.count(), func.coalesce(func.sum(case((mine.c.due_at <= clock.now(), 1), else_=0)), 0)).select_from(mine)).one()
-        unread = db.session.scalar(select(func.count()).select_from(
-            select(Notification.id).where(Notification.user_id == user.id, Notification.read_at.is_(None))
-            .limit(BADGE_CAP + 1).subquery())) or 0
+        open_count, overdue_count, unread, offers_waiting = db.session.execute(_counts(user.id)).one()
+        if offers_waiting:  # new pool steps since the last page: offered now, so the bell counts them
+            offer_pending_tasks()
+            open_count, overdue_count, unread, _ = db.session.execute(_counts(user.id)).one()
         counts = {"count_open": _badge(open_count), "count_overdue": _badge(overdue_count), "count_unread": _badge(unread)}
         if user.has_role(ADMINISTRATOR, UNIT_HEAD):
             counts["calendar_missing"] = missing_years()  # from the cached reference data: no query
         return counts
+
+
+def _counts(user_id: int) -> Any:
+    """The header's counters and whether pool offers wait to be made, in one statement: one round
+    trip on every page (each capped count is an index range; the pending check reads one row)."""
+    mine = select(Task.due_at).where(Task.assignee_id == user_id, Task.status == "open").limit(BADGE_CAP + 1).subquery()
+    unread = select(Notification.id).where(Notification.user_id == user_id, Notification.read_at.is_(None)) \
+        .limit(BADGE_CAP + 1).subquery()
+    return select(
+        select(func.count()).select_from(mine).scalar_subquery(),
+        select(func.coalesce(func.sum(case((mine.c.due_at <= clock.now(), 1), else_=0)), 0)).select_from(mine).scalar_subquery(),
+        select(func.count()).select_from(unread).scalar_subquery(),
+        exists(select(TaskOfferPending.task_id)),
+    )
 
 
 @bp.get("/notifications")

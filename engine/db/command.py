@@ -109,6 +109,13 @@ def before_commit(writer: Callable[[Session], None], scratch: str | None = None)
     return writer
 
 
+def transaction_scratch(key: str) -> str:
+    """Register a ``session.info`` key whose value lives for one transaction only (a per-transaction
+    memo): it is dropped whenever the transaction ends, committed or rolled back."""
+    _SCRATCH.add(key)
+    return key
+
+
 def user_error(exc: BaseException) -> ZhifaError:
     """What the user should see for an error raised inside the workflow engine.
 

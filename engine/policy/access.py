@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
 
 from sqlalchemy import Select, select
 
 from engine import clock
 from engine.errors import Forbidden, NotFound
-from engine.models import WHOLE_USER, Case, CaseOfficer, Credential, Recusal, Task, User, db
+from engine.models import WHOLE_USER, Case, Credential, Task, User, db
+from engine.policy.case_facts import DESIGNATED, CaseFacts, case_facts
 from engine.policy.permissions import CROSS_UNIT, HANDLER
 from engine.policy.roles import CREDENTIAL_KINDS, LANE_ROLES
 
@@ -37,7 +37,7 @@ CREDENTIAL_FOR_ROLE = {HANDLER: "law_enforcement", "hearing_host": "law_enforcem
 CREDENTIAL_BASIS = {"law_enforcement": "《行政处罚法》第四十二条", "legal_qualification": "《行政处罚法》第五十八条第二款"}
 HANDLER_ROLE = HANDLER
 # 立案审批 designates the case's handlers (法 Art. 42: two or more); its handler steps go to them only.
-DESIGNATED_HANDLERS = "assigned_handlers"
+DESIGNATED_HANDLERS = DESIGNATED
 # Officers' fields a designation may be separated from, by their titles (for the message).
 FIELD_TITLES = {"assigned_handlers": "指定承办人", "co_investigators": "共同调查人员", "co_handlers": "共同执法人员"}
 
@@ -106,41 +106,6 @@ def eligibility(tasks: list[Task], users: list[User]) -> dict[tuple[str, int], s
             out[(task.id, user.id)] = standing_of[key] or conflict_in_case(
                 user, task.case_id, facts, separate=separate, handler_step=task.role == HANDLER_ROLE, step=task.name)
     return out
-
-
-@dataclass
-class CaseFacts:
-    """Who is who in a few cases: what the case checks read, loaded once for many checks."""
-
-    designated: set[tuple[int, str, int]] = field(default_factory=set)  # (case, field, user): every designation ever
-    handlers: dict[int, set[int]] = field(default_factory=dict)  # case -> its current designated handlers
-    performed: dict[tuple[int, str, int], str] = field(default_factory=dict)  # (case, bpmn id, user) -> step name
-    recused: dict[tuple[int, int], str] = field(default_factory=dict)  # (case, user) -> 回避决定书 number
-
-
-def case_facts(case_ids: Collection[int], steps_of: Collection[int] = ()) -> CaseFacts:
-    """Designations and granted recusals of ``case_ids``; completed steps of ``steps_of`` (only the
-    cases whose checks name steps need them)."""
-    facts = CaseFacts()
-    if not case_ids:
-        return facts
-    for case_id, name, user_id, ended_at in db.session.execute(
-            select(CaseOfficer.case_id, CaseOfficer.field, CaseOfficer.user_id, CaseOfficer.ended_at)
-            .where(CaseOfficer.case_id.in_(case_ids))):
-        facts.designated.add((case_id, name, user_id))
-        if name == DESIGNATED_HANDLERS and ended_at is None:
-            facts.handlers.setdefault(case_id, set()).add(user_id)
-    for case_id, user_id, number in db.session.execute(
-            select(Recusal.case_id, Recusal.officer_id, Recusal.document_number)
-            .where(Recusal.case_id.in_(case_ids), Recusal.status == "granted")):
-        facts.recused[(case_id, user_id)] = number or ""
-    if steps_of:
-        for case_id, bpmn_id, user_id, name in db.session.execute(
-            select(Task.case_id, Task.bpmn_id, Task.completed_by, Task.name)
-            .where(Task.case_id.in_(steps_of), Task.completed_by.is_not(None))
-        ):
-            facts.performed.setdefault((case_id, bpmn_id, user_id), name)
-    return facts
 
 
 def standing(user: User, unit_id: int, role: str, credential: str | None, today: dt.date) -> str | None:

@@ -117,13 +117,13 @@ def available_only(user: User, query: Select[tuple[Task]]) -> Select[tuple[Task]
     # Candidates the case may still refuse: in the cases this officer took part in, steps separated
     # from what he did or was designated for, and every step of a case he was recused from. His
     # completed steps are found through the assignee index (completing a task assigns it).
-    recused = list(db.session.scalars(select(Recusal.case_id).where(Recusal.officer_id == user.id, Recusal.status == "granted")))
+    # One statement: the recusals ride along as a subquery (usually empty, an indexed lookup).
+    recused = select(Recusal.case_id).where(Recusal.officer_id == user.id, Recusal.status == "granted")
     involved = union(
         select(Task.case_id).where(Task.assignee_id == user.id, Task.status == "completed", Task.completed_by == user.id),
         select(CaseOfficer.case_id).where(CaseOfficer.user_id == user.id))
-    may_refuse = and_(Task.separate_from.is_not(None), Task.case_id.in_(select(involved.subquery().c[0])))
-    if recused:
-        may_refuse = or_(may_refuse, Task.case_id.in_(recused))
+    may_refuse = or_(and_(Task.separate_from.is_not(None), Task.case_id.in_(select(involved.subquery().c[0]))),
+                     Task.case_id.in_(recused))
     ids = list(db.session.scalars(candidates.with_only_columns(Task.id).where(may_refuse)))
     suspects = list(db.session.scalars(select(Task).where(Task.id.in_(ids)))) if ids else []
     reasons = eligibility(suspects, [user]) if suspects else {}

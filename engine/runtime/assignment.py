@@ -24,8 +24,8 @@ from engine import clock
 from engine.db import pending
 from engine.db.command import unit_of_work
 from engine.db.writebehind import defer
-from engine.models import WHOLE_USER, Case, CaseOfficer, Notification, Role, Task, TaskOfferPending, User, db
-from engine.policy.access import DESIGNATED_HANDLERS, HANDLER_ROLE, CaseFacts, case_facts, conflict_in_case, split_separation, standing
+from engine.models import WHOLE_USER, Case, Notification, Role, Task, TaskOfferPending, User, db
+from engine.policy.access import HANDLER_ROLE, CaseFacts, case_facts, conflict_in_case, split_separation, standing
 from engine.record import audit
 
 
@@ -37,12 +37,13 @@ def route_new_tasks(rows: list[dict[str, Any]], case: Case, actor: str, now: dt.
     """
     if not rows:
         return
-    if new_case:
+    handler_rows = [r for r in rows if r["role"] == HANDLER_ROLE]
+    if new_case or not handler_rows:  # pool steps need no facts here: their offers are made after the commit
         facts = CaseFacts()
     else:
-        facts = case_facts([case.id], steps_of=[case.id] if any(r.get("separate_from") for r in rows) else [])
+        facts = case_facts([case.id], steps_of=[case.id] if any(r.get("separate_from") for r in handler_rows) else [])
     today = clock.today_shanghai()
-    handlers = _designated(case.id) if not new_case and any(r["role"] == HANDLER_ROLE for r in rows) else []
+    handlers = _users(facts.handler_order.get(case.id, []))
     notes: list[dict[str, Any]] = []
     pool: list[dict[str, Any]] = []
     for row in rows:
@@ -96,9 +97,7 @@ def offer_pending_tasks(limit: int = 1_000) -> int:
 
 def designated_in_order(case_id: int) -> list[int]:
     """The current designated handlers' ids, the lead (主办) first: the order the unit head named them."""
-    return list(db.session.scalars(select(CaseOfficer.user_id).where(
-        CaseOfficer.case_id == case_id, CaseOfficer.field == DESIGNATED_HANDLERS, CaseOfficer.ended_at.is_(None))
-        .order_by(CaseOfficer.id)))
+    return case_facts([case_id]).handler_order.get(case_id, [])
 
 
 def takes_over(actor: User, task: Task) -> bool:
@@ -109,8 +108,8 @@ def takes_over(actor: User, task: Task) -> bool:
     return actor.id in designated and task.assignee_id in designated
 
 
-def _designated(case_id: int) -> list[User]:
-    ids = designated_in_order(case_id)
+def _users(ids: list[int]) -> list[User]:
+    """The users of ``ids`` in that order (the designated handlers, the lead first)."""
     if not ids:
         return []
     users = {u.id: u for u in db.session.scalars(select(User).options(*WHOLE_USER).where(User.id.in_(ids))).unique()}
