@@ -157,3 +157,14 @@ def test_the_case_list_page(app, cases):
     assert "张三丰" in body and "李四" not in body
     response = client.get("/cases", query_string={"from": "2026-03-05", "to": "2026-03-01"})
     assert response.status_code == 422 and "起始日期晚于截止日期" in response.get_data(as_text=True)
+
+
+def test_a_search_page_past_the_end_still_counts_and_a_page_counts_every_match(cases):
+    """PostgreSQL reads a text search's page and total in one statement (engine/queries/case_search.py
+    ``_matched_page``); a page past the last still says how many match, on both databases."""
+    head = user("a_head")
+    first = search_cases(head, q="2026", per_page=1)
+    assert first.total == 3 and first.has_next and len(first.items) == 1
+    assert numbers(search_cases(head, q="2026", per_page=1, page=3)) == ["X案〔2026〕1号"]
+    beyond = search_cases(head, q="2026", per_page=1, page=9)
+    assert beyond.items == [] and beyond.total == 3 and not beyond.has_next
