@@ -19,6 +19,7 @@ from engine.admin.agencies import agency_for_new_unit
 from engine.db.command import command
 from engine.errors import InvalidInput, NotFound
 from engine.models import WHOLE_USER, ApiToken, Credential, OrgUnit, Role, User, db
+from engine.policy.actor import SYSTEM, Actor, as_actor
 from engine.policy.permissions import ADMINISTRATOR, require
 from engine.policy.roles import ALL_ROLES, CREDENTIAL_KINDS
 from engine.record import audit
@@ -118,8 +119,11 @@ def generate_password(username: str = "", display_name: str = "") -> str:
 
 
 def create_user(username: str, unit_code: str, roles: list[str], password: str | None = None,
-                display_name: str = "", actor: str = "system") -> tuple[User, str]:
-    """Create a user; returns the user and the password (generated when none is given)."""
+                display_name: str = "", actor: Actor | str = SYSTEM) -> tuple[User, str]:
+    """Create a user in the caller's transaction; returns the user and the password (generated when
+    none is given). The platform's primitive, for ``zhifa users create``, the demo seed and
+    ``admin_create_user`` (which checks the administrator first): ``actor`` is who the record names."""
+    actor = as_actor(actor)
     if not _USERNAME.match(username):
         raise InvalidInput("用户名只能包含字母、数字和 _ . - (username: letters, digits, _ . -)")
     if db.session.scalars(select(User).where(User.username == username)).first() is not None:
@@ -141,7 +145,7 @@ def create_user(username: str, unit_code: str, roles: list[str], password: str |
     )
     db.session.add(user)
     db.session.flush()
-    audit.record("user.created", actor, {"username": username, "unit": unit_code, "roles": sorted(roles)})
+    audit.record("user.created", actor.username, {"username": username, "unit": unit_code, "roles": sorted(roles)})
     return user, password
 
 
@@ -153,11 +157,12 @@ def authenticate(username: str, password: str) -> User | None:
     return user if check_password_hash(user.password_hash, password) else None
 
 
-def issue_token(user: User, actor: str = "system") -> str:
+def issue_token(user: User, actor: Actor | str = SYSTEM) -> str:
     """A new API token; only its hash is stored, so it is shown exactly once."""
+    actor = as_actor(actor)
     token = "zf_" + secrets.token_urlsafe(32)
     db.session.add(ApiToken(user_id=user.id, token_hash=token_hash(token), created_at=clock.now()))
-    audit.record("token.issued", actor, {"username": user.username})
+    audit.record("token.issued", actor.username, {"username": user.username})
     return token
 
 
@@ -190,7 +195,7 @@ def admin_create_user(actor: User, username: str, unit_code: str, roles: list[st
                       display_name: str = "") -> tuple[User, str]:
     """``create_user`` by an administrator; a blank password means "generate one" (shown once)."""
     _require_admin(actor)
-    return create_user(username.strip(), unit_code, roles, password or None, display_name.strip(), actor=actor.username)
+    return create_user(username.strip(), unit_code, roles, password or None, display_name.strip(), actor=actor)
 
 
 @command
@@ -294,16 +299,17 @@ def update_unit(actor: User, unit_id: int, name: str, agency_short_name: str, pa
 @command
 def add_credential(actor: User, user_id: int, kind: str, number: str, expires_on: dt.date | None) -> Credential:
     _require_admin(actor)
-    return add_user_credential(_get_user(user_id), kind, number, expires_on, actor.username)
+    return add_user_credential(_get_user(user_id), kind, number, expires_on, actor)
 
 
-def add_user_credential(user: User, kind: str, number: str, expires_on: dt.date | None, actor: str) -> Credential:
+def add_user_credential(user: User, kind: str, number: str, expires_on: dt.date | None, actor: Actor | str) -> Credential:
     """Record a credential in the caller's transaction (the admin command, ``zhifa users create``)."""
+    actor = as_actor(actor)
     number = _check_credential(kind, number, expires_on)
     cred = Credential(user_id=user.id, kind=kind, number=number, expires_on=expires_on)
     db.session.add(cred)
     db.session.flush()
-    audit.record("credential.added", actor, {"username": user.username, "after": _credential_snapshot(cred)})
+    audit.record("credential.added", actor.username, {"username": user.username, "after": _credential_snapshot(cred)})
     return cred
 
 
