@@ -36,7 +36,9 @@ def with_big(content: bytes, path: str = BIG) -> Bundle:
 # ---------------------------------------------------------------------------------------------------
 def test_every_shipped_and_test_process_is_well_within_the_limits():
     total = BundleCount()
-    for path in sorted([*ROOT.glob("processes/*.bpmn"), *ROOT.glob("processes/*.dmn"), *ROOT.glob("tests/data/**/*.bpmn")]):
+    # tests/data/foreign holds other tools' files, broken on purpose (the deploy check's corpus): not ours.
+    ours = [p for p in ROOT.glob("tests/data/**/*.bpmn") if "foreign" not in p.relative_to(ROOT / "tests/data").parts]
+    for path in sorted([*ROOT.glob("processes/*.bpmn"), *ROOT.glob("processes/*.dmn"), *ours]):
         root = etree.fromstring(path.read_bytes())
         assert check_diagram(f"processes/{path.name}", root, total) == [], path
         for process in root.iter(f"{{{BPMN_NS}}}process"):

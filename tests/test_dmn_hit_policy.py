@@ -127,12 +127,13 @@ def test_a_unique_table_with_disjoint_rules_deploys_and_one_overlapping_at_a_bou
     assert problem.element == "rule_small" and "拟罚款 = 10000" in problem.message
 
 
-def test_a_hit_policy_zhifa_does_not_run_is_refused(api, ctx):
+def test_an_any_table_whose_overlapping_rules_disagree_is_refused(api, ctx):
+    # Every policy runs now (tests/test_dmn_policies.py); ANY still refuses rules that match together and disagree.
     deploy_dir(ROOT)
     status, body = upload(api, "hearing_eligibility.dmn", HEARING.read_bytes().replace(b'hitPolicy="FIRST"', b'hitPolicy="ANY"'))
     assert status == 422
-    [problem] = [d for d in body["details"] if d["element"] == "DecisionTable_hearing_eligibility"]
-    assert "命中策略 ANY 不受支持" in problem["message"] and "FIRST" in problem["message"]
+    problem = next(d for d in body["details"] if d["element"] == "Rule_hearing_eligibility_2")
+    assert "命中策略为 ANY" in problem["message"] and "输出不同" in problem["message"] and "FIRST" in problem["message"]
 
 
 # ------------------------------------------------------------------------------ hearing eligibility (法 Art. 63)

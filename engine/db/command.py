@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import logging
 from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
@@ -30,8 +31,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.db import writebehind
 from engine.db.session import db, writing
-from engine.errors import Conflict, ExpressionFailed, ZhifaError
+from engine.db.workflow_errors import ENGINE_FAILURES, raised_in_workflow_engine, workflow_failure
+from engine.errors import Conflict, ZhifaError
 
+log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -55,6 +58,11 @@ def command(fn: Callable[P, R]) -> Callable[P, R]:
                 raise Conflict("案件正被他人处理，请稍后重试 (the case is busy; try again)") from None
             raise
         except SpiffWorkflowException as exc:
+            raise user_error(exc) from exc
+        except ENGINE_FAILURES as exc:
+            if not raised_in_workflow_engine(exc):
+                raise
+            log.warning("workflow engine failed in %s", fn.__name__, exc_info=exc)  # SpiffWorkflow's own, unwrapped
             raise user_error(exc) from exc
 
     return run
@@ -127,7 +135,7 @@ def user_error(exc: BaseException) -> ZhifaError:
         if isinstance(cause, ZhifaError):
             return cause
         cause = cause.__cause__ or cause.__context__
-    return ExpressionFailed(f"流程执行出错，请联系流程设计人员 (the procedure failed to run): {exc}")
+    return workflow_failure(exc)
 
 
 def _run_writers(session: Session) -> None:

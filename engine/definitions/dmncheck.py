@@ -1,13 +1,15 @@
-"""Deploy-time checks of decision tables' hit policies.
+"""Deploy-time checks of decision tables: policy, FEEL in cells, and overlapping rules.
 
-zhifa runs three hit policies (hitpolicy.py): FIRST (rules top down, the first match decides),
-COLLECT (every match, outputs as lists) and UNIQUE (at most one rule may match). SpiffWorkflow
-treats any other policy as "first match" without saying so, and runs UNIQUE as first match without
-checking it, so a UNIQUE table whose rules overlap silently depends on their order. Both are
-refused here, with the file and line of the table or rule:
+hitpolicy.py runs every DMN hit policy; dmnpolicy.py refuses what cannot run under its policy (a
+PRIORITY table without output values, an aggregation over several outputs, an output without a
+name) and FEEL/JUEL cells, with the Python to write. Here, rules that overlap are refused where the
+policy forbids it, with the file and line of the rule:
 
-- a hit policy other than UNIQUE, FIRST or COLLECT;
-- a UNIQUE table in which two rules match the same input. The input is shown.
+- UNIQUE: two rules that match the same input. SpiffWorkflow runs UNIQUE as "first match" without
+  checking, so an overlapping UNIQUE table would silently depend on its order. The input is shown.
+- ANY: two rules that match the same input and give different outputs (the standard allows
+  overlapping ANY rules only when their outputs are equal). At run time differing matches stop the
+  task with an error (hitpolicy.py); this finds them before a case does.
 
 How overlap is decided: every input cell is a Python expression of one column's input value (``?``,
 or a value compared for equality, or an operator-led test such as ``>= 10000``, exactly as
@@ -29,7 +31,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine.definitions.hitpolicy import SUPPORTED
+from engine.definitions.dmnpolicy import feel_problems, policy_problems
 from engine.definitions.problems import Problem
 from engine.expressions import RestrictedEnvironment
 
@@ -63,41 +65,39 @@ class _Rule:
     description: str
     line: int | None
     cells: list[str | None]  # None: "-", any value
+    outputs: tuple[str, ...] = ()  # the output cells' text, as written
 
 
 def _check_table(path: str, table: Any) -> list[Problem]:
     decision = table.getparent()
     name = decision.get("name") or decision.get("id") or table.get("id") or ""
     policy = (table.get("hitPolicy") or "UNIQUE").upper()
-    if policy not in SUPPORTED:
-        return [Problem(
-            path,
-            f"决策表「{name}」的命中策略 {policy} 不受支持：只能使用 UNIQUE（唯一命中，规则之间不得重叠）、"
-            f"FIRST（自上而下，首条命中的规则生效）或 COLLECT（收集全部命中的规则） "
-            f"(hit policy {policy} is not supported: use UNIQUE, FIRST or COLLECT)",
-            line=table.sourceline, element=table.get("id"), kind="lint")]
-    if policy != "UNIQUE":
-        return []
+    problems = policy_problems(path, table, name) + feel_problems(path, table)
+    if policy not in ("UNIQUE", "ANY"):
+        return problems
     columns, rules = _read(table)
     if not rules or not columns:
-        return []
+        return problems
     if len(rules) * sum(len(c.samples) for c in columns) > MAX_EVALUATIONS:
-        return [Problem(
+        if policy == "ANY":
+            return problems  # differing matches still stop the task at run time (hitpolicy.py)
+        return problems + [Problem(
             path,
-            f"决策表「{name}」规则过多，无法校验 UNIQUE 命中策略下规则是否重叠：请将命中策略改为 FIRST，或者拆分决策表 "
-            f"(too large to check that its UNIQUE rules do not overlap: declare hitPolicy FIRST or split the table)",
+            f"决策表「{name}」规则过多，无法校验 {policy} 命中策略下规则是否重叠：请将命中策略改为 FIRST，或者拆分决策表 "
+            f"(too large to check that its {policy} rules do not overlap: declare hitPolicy FIRST or split the table)",
             line=table.sourceline, element=table.get("id"), kind="lint")]
     masks = _match_masks(columns, rules)
-    problems: list[Problem] = []
     overlaps = 0
     for j, later in enumerate(rules):
         for i in range(j):
+            if policy == "ANY" and rules[i].outputs == later.outputs:
+                continue  # ANY: overlapping rules may agree
             witness = _witness(columns, masks[i], masks[j])
             if witness is None:
                 continue
             overlaps += 1
             if overlaps <= MAX_REPORTED:
-                problems.append(_overlap_problem(path, name, rules[i], later, columns, witness))
+                problems.append(_overlap_problem(path, name, policy, rules[i], later, columns, witness))
     if overlaps > MAX_REPORTED:
         problems.append(Problem(
             path, f"决策表「{name}」另有 {overlaps - MAX_REPORTED} 处规则重叠未逐一列出 "
@@ -113,8 +113,9 @@ def _read(table: Any) -> tuple[list[_Column], list[_Rule]]:
     for number, element in enumerate(rule_elements, start=1):
         cells = [_cell_text(entry) for entry in element if _local(entry) == "inputEntry"]
         description = next((child.text or "" for child in element if _local(child) == "description"), "")
+        outputs = tuple(" ".join((_cell_text(entry) or "").split()) for entry in element if _local(entry) == "outputEntry")
         rules.append(_Rule(number, element.get("id") or "", description.strip(), element.sourceline,
-                           cells + [None] * (len(inputs) - len(cells))))
+                           cells + [None] * (len(inputs) - len(cells)), outputs))
     columns = []
     for index, element in enumerate(inputs):
         expression = next((child for child in element if _local(child) == "inputExpression"), None)
@@ -221,10 +222,20 @@ class _Any:
 _ANY = _Any()
 
 
-def _overlap_problem(path: str, name: str, first: _Rule, second: _Rule, columns: list[_Column], witness: list[Any]) -> Problem:
+def _overlap_problem(path: str, name: str, policy: str, first: _Rule, second: _Rule, columns: list[_Column],
+                     witness: list[Any]) -> Problem:
     shown = [(c.label, v) for c, v in zip(columns, witness, strict=True) if v is not _ANY]
     chinese = "、".join(f"{label} = {_show(value)}" for label, value in shown) or "任意输入"
     english = ", ".join(f"{label} = {_show(value)}" for label, value in shown) or "any input"
+    if policy == "ANY":
+        return Problem(
+            path,
+            f"决策表「{name}」的命中策略为 ANY（允许多条规则同时命中，但输出必须相同），但规则 {first.number}{_about(first)}与规则 "
+            f"{second.number}{_about(second)}在 {chinese} 时同时命中且输出不同。请让两条规则的输出一致或使其互不重叠；如果规则"
+            f"本应自上而下、首条命中生效，请将命中策略声明为 FIRST "
+            f"(ANY table: rules {first.number} and {second.number} both match for {english} with different outputs; make the "
+            f"outputs equal or the rules disjoint, or declare hitPolicy=\"FIRST\")",
+            line=second.line, element=second.id or None, kind="lint")
     return Problem(
         path,
         f"决策表「{name}」的命中策略为 UNIQUE（只允许一条规则命中），但规则 {first.number}{_about(first)}与规则 "

@@ -157,6 +157,14 @@ class RestrictedScriptEngine(PythonScriptEngine):
         except Exception as err:  # noqa: BLE001 - SpiffWorkflow's own wrapping, as in PythonScriptEngine
             raise WorkflowTaskException(f"Error evaluating expression '{expression}'", task=task, exception=err) from err
 
+    def call_service(self, task: Any, **kwargs: Any) -> Any:
+        """zhifa has no service operators (the deploy check refuses service tasks); a service task
+        deployed before that rule fails here, named, instead of SpiffWorkflow's NotImplementedError
+        followed by a NameError in its own error handling (an HTTP 500 on every retry)."""
+        raise WorkflowTaskException(
+            "zhifa 不运行服务任务 (zhifa does not run service tasks): 请把它改为脚本任务或用户任务后重新部署 "
+            "(make it a scriptTask or a userTask and deploy again)", task=task)
+
     def validate(self, expression: str) -> None:
         """Syntax errors stay ``SyntaxError``: DMNEngine.needs_eq relies on that to decide
         whether a cell like ``>= 100000`` needs ``==``. Anything that parses must pass the allow-list.
