@@ -25,6 +25,9 @@ from engine.models import Credential, User, db
 from webui import create_app
 
 os.environ.setdefault("ZHIFA_PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")  # fast hashes in tests only
+# Deployments activate at once in tests, also on PostgreSQL (where an installation defaults to four-eyes review,
+# engine/definitions/review_policy.py); tests/test_deployment_review.py turns review on where it tests it.
+os.environ.setdefault("ZHIFA_DEPLOYMENT_REVIEW", "0")
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent

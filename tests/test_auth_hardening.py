@@ -125,7 +125,7 @@ def test_every_html_page_carries_the_security_headers(app: Flask, people: dict[s
 
     case_id, task_id = start(app)
     world = {"case_id": case_id, "task_id": task_id, "document_id": 1, "n": 1, "range_id": 1, "year": 2026, "table": "open_cases",
-             "evidence_id": 1, "upload_id": "no-such-upload", "code": "AAAAAAAAAA",
+             "evidence_id": 1, "upload_id": "no-such-upload", "code": "AAAAAAAAAA", "submission_id": 1,
              "agency_id": 1,
              "key": "legal_review",
              "deployment_id": mini, "from_id": mini, "to_id": mini, "instance_id": 1, "user_id": people["a_handler1"],

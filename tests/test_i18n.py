@@ -39,6 +39,7 @@ def test_every_event_on_a_case_timeline_has_a_label():
     recorded = {m for path in [*root.glob("engine/**/*.py"), *root.glob("webui/**/*.py")]
                 for m in re.findall(r'audit\.record\(\s*f?"([a-z_]+\.[a-z_]+)"', path.read_text(encoding="utf-8"))}
     system_chain = {a for a in recorded if a.split(".")[0] in
-                    {"user", "token", "credential", "unit", "draft", "document_type", "time_limit", "audit"}}
+                    {"user", "token", "credential", "unit", "draft", "document_type", "time_limit", "audit",
+                     "deployment", "deployment_review"}}  # system chain: labelled in webui/audit_labels.py
     system_chain |= {"calendar.changed", "time_limit.reapplied"}
     assert recorded - system_chain - set(ACTIONS) == set()

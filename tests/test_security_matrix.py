@@ -86,7 +86,17 @@ ACCESS: dict[str, str | tuple[str, ...]] = {
     "api.deployment_diff": LOGGED_IN, "api.process_xml": LOGGED_IN,
     "api.create_deployment": DESIGNERS, "api.validate_deployment": DESIGNERS, "api.rollback_deployment": DESIGNERS,
     "api.migrate": DESIGNERS,
+    # four-eyes deployment (issue 18): designers submit, legal reviewers and administrators decide (never their own:
+    # the engine refuses that, and the page shows why); administrators set whether review is required
+    "api.read_review_setting": DESIGNERS + ("legal_reviewer",), "api.update_review_setting": ADMIN,
+    "api.list_submissions": DESIGNERS + ("legal_reviewer",), "api.read_submission": DESIGNERS + ("legal_reviewer",),
+    "api.approve_submission": ("legal_reviewer", "administrator"), "api.reject_submission": ("legal_reviewer", "administrator"),
+    "api.withdraw_submission": DESIGNERS,
+    **{f"review.{name}": DESIGNERS + ("legal_reviewer",) for name in ("index", "show", "approve_submission", "reject_submission",
+                                                                       "withdraw_submission", "settings")},
     "api.list_time_limits": LOGGED_IN, "api.read_time_limit": LOGGED_IN, "api.update_time_limit": ADMIN,
+    "api.create_time_limit": DESIGNERS, "time_limit_keys.new": DESIGNERS,  # 新建时限 (issue 18): designers and administrators
+    "api.delete_time_limit": DESIGNERS, "time_limit_keys.delete": DESIGNERS,  # a created key nothing uses
     "api.preview_time_limit": ADMIN, "api.apply_time_limit": ADMIN, "api.read_calendar": LOGGED_IN, "api.update_calendar": ADMIN,
     "api.suspend": ("agency_head",), "api.resume": ("agency_head",), "api.terminate": ("agency_head",),
     "api.create_recusal": tuple(LANE_ROLES), "api.decide_recusal": ("agency_head",), "api.designate_handlers": ("unit_head",),
@@ -164,7 +174,7 @@ def world(app: Flask, people: dict[str, int], mini: int, frozen: clock.FrozenClo
     with app.app_context():
         found = {
             "case_id": case_id, "task_id": task_id, "document_id": 1, "n": 1, "range_id": 1, "year": 2026, "table": "open_cases",
-            "evidence_id": 1, "upload_id": "no-such-upload", "code": "AAAAAAAAAA",
+            "evidence_id": 1, "upload_id": "no-such-upload", "code": "AAAAAAAAAA", "submission_id": 1,
             "agency_id": 1,
             "key": db.session.query(TimeLimit.key).order_by(TimeLimit.key).first()[0],
             "deployment_id": db.session.query(Deployment.id).scalar(), "from_id": mini, "to_id": mini,

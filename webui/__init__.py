@@ -52,10 +52,27 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
             configure_sqlite(db.engine)
 
-    from . import admin, auth, cases, cli, designer, documents, errors, i18n, inbox, notifications, public, security, supervision, tasks
+    from . import (
+        admin,
+        auth,
+        cases,
+        cli,
+        designer,
+        designer_review,
+        documents,
+        errors,
+        i18n,
+        inbox,
+        notifications,
+        public,
+        security,
+        supervision,
+        tasks,
+    )
     from . import case_list as case_list_pages
     from . import case_party as case_party_pages
     from . import evidence as evidence_pages
+    from . import time_limit_keys as time_limit_pages
     from . import verify as verify_pages
     from . import workspace as workspace_pages
     from .api import bp as api_bp
@@ -77,6 +94,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(documents.bp)
     app.register_blueprint(evidence_pages.bp)
     app.register_blueprint(designer.bp)
+    app.register_blueprint(designer_review.bp)
+    app.register_blueprint(time_limit_pages.bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(supervision.bp)
     app.register_blueprint(public.bp)

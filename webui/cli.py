@@ -22,8 +22,11 @@ from engine.casefile.verify import verify_record
 from engine.db.session import writing
 from engine.deadlines.limits import seed_reference_data
 from engine.definitions import Bundle, deploy_bundle
+from engine.definitions.deploy import latest_deployment
+from engine.definitions.review_policy import review_required
+from engine.definitions.versions import deployment_bundle, merged_with_latest
 from engine.errors import ZhifaError
-from engine.models import OrgUnit, User, db
+from engine.models import Deployment, OrgUnit, User, db
 from engine.models.search import catch_up
 from engine.runtime import fire_due_timers
 from engine.runtime.assignment import offer_pending_tasks
@@ -32,6 +35,30 @@ from engine.runtime.assignment import offer_pending_tasks
 def init_app(app: Flask) -> None:
     for command in (run, deploy, demo, worker, tick, audit_group, users):
         app.cli.add_command(command)
+    app.cli.add_command(_db_group(), name="db")
+
+
+def _db_group() -> click.Group:
+    """Flask-Migrate's ``db`` group, whose ``upgrade`` to the head also brings in reference data a release
+    ships (new time-limit keys, engine/deadlines/limits.py): an operator who upgrades the schema and
+    starts a WSGI server without ``zhifa run`` still gets them. The other subcommands are Flask-Migrate's."""
+    from flask_migrate.cli import db as migrate_db
+
+    original = migrate_db.commands["upgrade"]
+
+    @with_appcontext
+    def upgrade_and_seed(**options: object) -> None:
+        click.get_current_context().invoke(original, **options)
+        if options.get("sql") or options.get("revision") not in (None, "head", "heads"):
+            return  # an offline script or a partial upgrade: the tables may not be the current ones yet
+        with writing():
+            if seed_reference_data():
+                click.echo("已载入新版本附带的参考数据 (reference data shipped with this release added)")
+
+    group = click.Group("db", commands=dict(migrate_db.commands), params=migrate_db.params, callback=migrate_db.callback,
+                        help=migrate_db.help)
+    group.add_command(click.Command("upgrade", params=original.params, callback=upgrade_and_seed, help=original.help), "upgrade")
+    return group
 
 
 def main() -> None:
@@ -54,17 +81,39 @@ def _seed_and_deploy(app: Flask, with_demo: bool) -> None:
     ensure_roles()
     seed_reference_data()
     db.session.commit()
-    deploy_directory(Path(app.config["ZHIFA_PROCESSES_DIR"]), Path(app.config["ZHIFA_FORMS_DIR"]),
-                     comment="shipped process library", skip_if_unchanged=True)
+    deploy_shipped_library(Path(app.config["ZHIFA_PROCESSES_DIR"]), Path(app.config["ZHIFA_FORMS_DIR"]))
     if with_demo and db.session.scalars(select(User.id).limit(1)).first() is None:
         from engine.demo.seed import load_demo
 
         load_demo()
 
 
-def deploy_directory(processes: Path, forms: Path, comment: str = "", skip_if_unchanged: bool = False) -> int:
-    bundle = Bundle.from_directories(processes, forms)
-    return deploy_bundle(bundle, "system", comment, skip_if_unchanged=skip_if_unchanged).id
+SHIPPED = "shipped process library"
+
+
+def deploy_directory(processes: Path, forms: Path, comment: str = "", replace_all: bool = False, actor: str = "cli") -> int:
+    """The directory's files merged into the latest deployment (``replace_all``: they alone), deployed
+    by the platform's operator: not a designer's change, so never held for review (review_policy.py)."""
+    bundle = merged_with_latest(Bundle.from_directories(processes, forms), replace_all)
+    return deploy_bundle(bundle, actor, comment).id
+
+
+def deploy_shipped_library(processes: Path, forms: Path) -> int | None:
+    """At start-up: the shipped files that changed since the shipped library was last deployed (an
+    upgrade of zhifa), merged into the latest deployment. Designers' approved changes and new
+    procedures stay; a restart with an unchanged shipped library deploys nothing."""
+    shipped = Bundle.from_directories(processes, forms)
+    latest = latest_deployment()
+    if latest is None:
+        return deploy_bundle(shipped, "system", SHIPPED).id
+    previous = db.session.scalars(select(Deployment).where(Deployment.created_by == "system", Deployment.comment == SHIPPED)
+                                  .order_by(Deployment.id.desc()).limit(1)).first()
+    before = {f.path: f.sha256 for f in previous.files} if previous is not None else {}
+    changed = [f for f in shipped.files if before.get(f.path) != f.sha256]
+    bundle = deployment_bundle(latest).replace(changed)
+    if not changed or bundle.hash == latest.bundle_hash:
+        return None
+    return deploy_bundle(bundle, "system", SHIPPED).id
 
 
 @click.command("run", help="升级数据库、部署流程、载入演示数据并启动服务 (serve with the in-process scheduler).")
@@ -131,11 +180,19 @@ def worker() -> None:
     click.echo("zhifa worker stopped")
 
 
-@click.command("deploy", help="部署目录中的 BPMN/DMN/表单 (deploy processes/ and forms/ of DIR).")
+@click.command("deploy", help=(
+    "部署目录 DIR 中的 BPMN/DMN/表单：并入最新版本（同名文件替换，其余文件保留），与 POST /api/v1/deployments 相同；"
+    "--replace-all 则以该目录的文件替换整个流程库。命令行以平台运维身份直接部署并生效，不经四眼审核（记入审计）。\n\n"
+    "Deploy the BPMN/DMN/form files of DIR (DIR/processes and DIR/forms, or DIR itself), merged into the latest "
+    "deployment: same-named files are replaced, the others kept, as POST /api/v1/deployments does; --replace-all "
+    "makes DIR's files the whole library. The CLI deploys as the platform operator, directly and audited: it is "
+    "not held for four-eyes review, and it makes pending review submissions stale."))
 @click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--comment", default="")
+@click.option("--replace-all", "replace_all", is_flag=True,
+              help="以 DIR 替换整个流程库 (DIR's files become the whole library; as the API's replace_all)")
 @with_appcontext
-def deploy(directory: Path | None, comment: str) -> None:
+def deploy(directory: Path | None, comment: str, replace_all: bool) -> None:
     from flask import current_app
 
     if directory is None:
@@ -150,7 +207,8 @@ def deploy(directory: Path | None, comment: str) -> None:
             ensure_roles()
             seed_reference_data()  # lint needs the time-limit registry, even on a database set up by hand
             db.session.commit()
-        deployment_id = deploy_directory(processes, forms, comment)
+        before = latest_deployment()
+        deployment_id = deploy_directory(processes, forms, comment, replace_all=replace_all)
     except ZhifaError as exc:
         click.echo(exc.message, err=True)
         for problem in exc.details or []:
@@ -158,6 +216,11 @@ def deploy(directory: Path | None, comment: str) -> None:
                        f"{problem['message']}", err=True)
         sys.exit(1)
     click.echo(f"deployment {deployment_id}")
+    if before is not None and not replace_all:
+        click.echo(f"已并入版本 #{before.id}：同名文件已替换，其余文件保留 "
+                   f"(merged into deployment #{before.id}; --replace-all replaces it all)")
+    if review_required():
+        click.echo("以平台运维身份直接部署，未经部署审核（已记入审计）(deployed by the operator, not held for review; audited)")
 
 
 def schema_ready(app: Flask) -> None:

@@ -18,7 +18,9 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from engine.definitions.bundle import safe_path
-from engine.definitions.drafts import deploy_drafts, discard_draft, library, new_process, save_draft, source, validate_drafts
+from engine.definitions.drafts import deploy_drafts, discard_draft, library, new_process, save_draft, source, submit_drafts, validate_drafts
+from engine.definitions.review import submission_views, submissions
+from engine.definitions.review_policy import review_required
 from engine.definitions.versions import diff_deployments, rollback
 from engine.errors import InvalidInput, ZhifaError
 from engine.models import ActiveProcess, Case, Deployment, ProcessSpec, TimeLimit, db
@@ -53,7 +55,9 @@ def index() -> str:
                ActiveProcess.activated_by)
         .join(ProcessSpec, ProcessSpec.id == ActiveProcess.process_spec_id).order_by(ActiveProcess.process_id)).all()
     deployments = list(db.session.scalars(select(Deployment).order_by(Deployment.id.desc()).limit(20)))
-    return render_template("designer/index.html", files=library(), active=active, deployments=deployments)
+    mine = submission_views(submissions(submitted_by=g.user.username, limit=10))
+    return render_template("designer/index.html", files=library(), active=active, deployments=deployments,
+                           review=review_required(), mine=mine)
 
 
 @bp.get("/edit")
@@ -128,11 +132,19 @@ def preview() -> str:
 @bp.post("/deploy")
 @designer_required
 def deploy() -> Response:
+    """部署 — or, where deployments need review (review_policy.py), 提交审核: nothing is active until approved."""
+    review = review_required()
     try:
-        deployment = deploy_drafts(g.user, request.form.get("comment", ""))
+        if review:
+            submission = submit_drafts(g.user, request.form.get("comment", ""))
+        else:
+            deployment = deploy_drafts(g.user, request.form.get("comment", ""))
     except ZhifaError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("designer.index"))
+    if review:
+        flash(_("已提交审核 #%(id)s：经法制审核人员或系统管理员批准后生效。", id=submission.id), "success")
+        return redirect(url_for("review.show", submission_id=submission.id))
     flash(_("已部署为版本 #%(id)s，新立案件即时适用。", id=deployment.id), "success")
     return redirect(url_for("designer.index"))
 

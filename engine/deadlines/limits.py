@@ -17,10 +17,13 @@ from typing import Any
 from sqlalchemy import select
 
 from engine import clock
-from engine.deadlines.holidays import Calendar, parse_start
+from engine.db.command import command
+from engine.deadlines.holidays import Calendar, load_seed_time_limits, parse_start
 from engine.deadlines.reference import Limit, Reference, bump_revision, reference
 from engine.errors import InvalidInput
 from engine.models import CalendarDay, CalendarYear, TimeLimit, db
+from engine.policy.actor import SYSTEM, Actor
+from engine.record import audit
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -120,17 +123,23 @@ def load_calendar() -> Calendar:
     return Deadlines().calendar
 
 
-def seed_reference_data(actor: str = "system") -> bool:
-    """Load the statutory defaults; returns whether anything was added.
+@command
+def seed_reference_data(actor: Actor = SYSTEM) -> bool:
+    """Load the statutory defaults; returns whether anything was added. One transaction.
 
     Time limits are added key by key: a key shipped later (a new step of a procedure, e.g. 催告 and
-    强制执行) reaches an existing database at its next start, while a key already there keeps the value
-    an administrator gave it. The holiday calendar is seeded into an empty database only.
+    强制执行) reaches an existing database at its next start or ``zhifa db upgrade``, while a key
+    already there keeps the value an administrator gave it (and a key a designer created keeps its
+    definition even if a later release ships the same key). The keys added are recorded on the
+    system chain as the platform's act (``time_limit.shipped``), so the registry's history says when
+    each default arrived; a start that adds nothing records nothing. The holiday calendar is seeded
+    into an empty database only.
     """
     added = False
     now = clock.now()
     known = set(db.session.scalars(select(TimeLimit.key)))
-    for item in json.loads((DATA / "time_limits.json").read_text(encoding="utf-8")):
+    shipped = []
+    for item in load_seed_time_limits():
         if item["key"] in known:
             continue
         db.session.add(TimeLimit(
@@ -138,19 +147,25 @@ def seed_reference_data(actor: str = "system") -> bool:
             units=",".join(item.get("units") or [item["unit"]]), bound_unit=item["unit"],
             legal_basis=item.get("legal_basis", ""), min_amount=item["min"], max_amount=item["max"],
             warn_before=item.get("warn_before", 1), description=item.get("description", ""),
-            updated_by=actor, updated_at=now,
+            updated_by=actor.username, updated_at=now,
         ))
+        shipped.append({k: item.get(k) for k in SHIPPED_FIELDS})
+    if shipped:
+        audit.record("time_limit.shipped", actor.username, {"source": "engine/data/time_limits.json", "added": shipped})
         added = True
     if db.session.scalars(select(CalendarYear.year).limit(1)).first() is None:
         seed = json.loads((DATA / "holidays.json").read_text(encoding="utf-8"))
         for year, days in seed["years"].items():
-            db.session.add(CalendarYear(year=int(year), entered_by=actor, entered_at=now))
+            db.session.add(CalendarYear(year=int(year), entered_by=actor.username, entered_at=now))
             for d in days:
                 db.session.add(CalendarDay(day=dt.date.fromisoformat(d["date"]), kind=d["kind"], name=d.get("name", "")))
         added = True
     if added:
         bump_revision()
     return added
+
+
+SHIPPED_FIELDS = ("key", "name", "amount", "unit", "min", "max", "warn_before", "legal_basis")
 
 
 def _start(value: Any) -> dt.date | dt.datetime:

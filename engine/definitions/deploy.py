@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from sqlalchemy import select
 
@@ -14,10 +15,11 @@ from engine.definitions.lint import lint
 from engine.definitions.parse import BLOCKING, ParsedBundle, parse_bundle
 from engine.definitions.problems import Problem
 from engine.definitions.procedures import process_properties
+from engine.definitions.review_policy import review_required
 from engine.definitions.serialization import specs_to_json
-from engine.errors import DeploymentInvalid
+from engine.errors import DeploymentInvalid, Forbidden
 from engine.models import ActiveProcess, Deployment, DeploymentFile, ProcessSpec, TimeLimit, db
-from engine.policy.actor import Actor, as_actor
+from engine.policy.actor import Actor, SystemActor, as_actor
 from engine.policy.permissions import require
 from engine.record import audit
 
@@ -41,26 +43,34 @@ def deploy_bundle(bundle: Bundle, actor: Actor | str, comment: str = "", skip_if
     """Validate, store and activate ``bundle`` in one transaction; refuse it whole on any problem.
 
     ``actor`` is the designer (a ``User``), or the name of a script deploying as the platform
-    (``"system"`` at start-up, ``"cli"``)."""
+    (``"system"`` at start-up, ``"cli"``). Where deployments need review (review_policy.py) a
+    designer submits instead (review.py); the platform's operator deploys directly."""
     actor = as_actor(actor)
     require(actor, "procedure.edit")
-    return _deploy(bundle, actor.username, comment, skip_if_unchanged)
+    if not isinstance(actor, SystemActor) and review_required():
+        raise Forbidden(
+            "本系统的流程部署须经第二人审核（四眼原则）：请提交审核，由法制审核人员或系统管理员批准后生效 "
+            "(deployments here need a second person's approval: submit the version for review instead)",
+            details={"rule": "procedure.four_eyes"})
+    return store_and_activate(bundle, actor.username, comment, skip_if_unchanged)
 
 
-def _deploy(bundle: Bundle, actor: str, comment: str, skip_if_unchanged: bool) -> Deployment:
+def store_and_activate(bundle: Bundle, actor: str, comment: str, skip_if_unchanged: bool = False,
+                       author: str | None = None, audit_data: dict[str, Any] | None = None) -> Deployment:
+    """The deployment itself, for commands that have already checked who may do it: ``deploy_bundle``,
+    an approval (engine/definitions/review.py) and a rollback (engine/definitions/versions.py).
+
+    ``actor`` activates the version; ``author`` (default: the actor) is who made it — the designer
+    whose submission a reviewer approved."""
     if skip_if_unchanged:
         latest = latest_deployment()
         if latest is not None and latest.bundle_hash == bundle.hash:
             return latest
     parsed, problems = validate_bundle(bundle)
     if problems:
-        first = "; ".join(str(p) for p in problems[:3])
-        raise DeploymentInvalid(
-            f"部署未通过校验，共 {len(problems)} 个问题 (deployment rejected, {len(problems)} problems): {first}",
-            details=[p.to_dict() for p in problems],
-        )
+        raise invalid(problems)
     now = clock.now()
-    deployment = Deployment(bundle_hash=bundle.hash, created_at=now, created_by=actor, comment=comment)
+    deployment = Deployment(bundle_hash=bundle.hash, created_at=now, created_by=author or actor, comment=comment)
     db.session.add(deployment)
     for f in bundle.files:
         db.session.add(DeploymentFile(
@@ -98,9 +108,16 @@ def _deploy(bundle: Bundle, actor: str, comment: str, skip_if_unchanged: bool) -
         action="deployment.created",
         actor=actor,
         data={"deployment": deployment.id, "bundle_hash": bundle.hash, "comment": comment, "activated": activated,
-              "files": {f.path: f.sha256 for f in bundle.files}},
+              "files": {f.path: f.sha256 for f in bundle.files}, **(audit_data or {})},
     )
     return deployment
+
+
+def invalid(problems: list[Problem]) -> DeploymentInvalid:
+    """The refusal of a bundle with problems: the count, the first three, every one in ``details``."""
+    first = "; ".join(str(p) for p in problems[:3])
+    return DeploymentInvalid(f"部署未通过校验，共 {len(problems)} 个问题 (deployment rejected, {len(problems)} problems): {first}",
+                             details=[p.to_dict() for p in problems])
 
 
 def _marked_startable(parsed: ParsedBundle, process_id: str) -> bool:

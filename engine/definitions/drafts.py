@@ -19,9 +19,10 @@ from engine.definitions import Bundle, deploy_bundle
 from engine.definitions.bundle import MAX_FILE_BYTES, BundleFile, safe_path
 from engine.definitions.deploy import latest_deployment, validate_bundle
 from engine.definitions.problems import Problem
+from engine.definitions.review import submit_bundle
 from engine.definitions.versions import deployment_bundle
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.models import Deployment, DeploymentFile, Draft, User, db
+from engine.models import Deployment, DeploymentFile, DeploymentSubmission, Draft, User, db
 from engine.policy.permissions import require
 from engine.record import audit
 
@@ -117,6 +118,16 @@ def deploy_drafts(actor: User, comment: str) -> Deployment:
     db.session.execute(delete(Draft).where(Draft.path.in_(paths)))
     audit.record("draft.deployed", actor.username, {"paths": paths, "deployment": deployment.id})
     return deployment
+
+
+@command
+def submit_drafts(actor: User, comment: str) -> DeploymentSubmission:
+    """Where deployments need review: submit the draft set for a second person's approval. The drafts
+    stay (a rejected change is still there to fix); the approval clears those it deploys."""
+    require(actor, "procedure.edit")
+    if not list(db.session.scalars(select(Draft.path).limit(1))):
+        raise Conflict("没有待提交的草稿 (no drafts to submit)")
+    return submit_bundle(actor, draft_bundle(), comment)
 
 
 @command

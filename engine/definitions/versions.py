@@ -22,8 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
 from engine.db.command import command
-from engine.definitions import Bundle, BundleFile, deploy_bundle, validate_bundle
-from engine.definitions.deploy import latest_deployment
+from engine.definitions import Bundle, BundleFile, validate_bundle
+from engine.definitions.deploy import latest_deployment, store_and_activate
 from engine.definitions.parse import _XML_PARSER_OPTIONS
 from engine.errors import InvalidInput, InvalidState, NotFound
 from engine.models import Deployment, DeploymentFile, User, db
@@ -136,16 +136,35 @@ def diff_deployments(from_id: int, to_id: int) -> DeploymentDiff:
     files = []
     for path in sorted(old.keys() | new.keys()):
         a, b = old.get(path), new.get(path)
-        files.append(_diff_file(path, a, b, from_id, to_id))
+        files.append(_diff_file(path, a, b, f"#{from_id}", f"#{to_id}"))
     return DeploymentDiff(from_id, to_id, files)
+
+
+def diff_against(from_id: int | None, files: Iterable[Any], to_label: str) -> DeploymentDiff:
+    """Per file: ``files`` (rows with path, kind, sha256, content — e.g. a submission's) against
+    deployment ``from_id`` (``None``: an empty library, everything is added)."""
+    old = {f.path: f for f in deployment_files(from_id)} if from_id is not None else {}
+    new = {f.path: f for f in files}
+    label = f"#{from_id}" if from_id is not None else "#0"
+    diffs = [_diff_file(path, old.get(path), new.get(path), label, to_label) for path in sorted(old.keys() | new.keys())]
+    for d in diffs:
+        if d.status == "added":  # a reviewer reads a new file whole
+            d.text_diff = text_diff("", new[d.path].content, f"{label}/{d.path}", f"{to_label}/{d.path}")
+    return DeploymentDiff(from_id or 0, 0, diffs)
 
 
 @command
 def rollback(actor: User, deployment_id: int, comment: str) -> Deployment:
     """Deploy the files of an earlier deployment as a new deployment; audited with the reason.
 
-    Goes through ``deploy_bundle``, so the old files are validated again (a time limit they name may
-    have been removed since) and only processes whose spec differs from the active one are activated.
+    The old files are validated again (a time limit they name may have been removed since) and only
+    processes whose spec differs from the active one are activated.
+
+    No second person is asked, even where deployments need review (review_policy.py): a rollback
+    only brings back files that were active before — each approved, or deployed by the operator —
+    and it is the way out of a bad version, which must not wait for a reviewer. It is audited with
+    its reason, and it makes every pending submission stale (they were based on the version it
+    replaces), so nothing unreviewed rides along with it.
     """
     require(actor, "procedure.rollback")
     comment = (comment or "").strip()
@@ -165,16 +184,22 @@ def rollback(actor: User, deployment_id: int, comment: str) -> Deployment:
         data={"to_files_of": target.id, "replacing": latest.id if latest else None,
               "bundle_hash": bundle.hash, "comment": comment},
     )
-    return deploy_bundle(bundle, actor, f"回滚至部署 #{target.id} (rollback to #{target.id}): {comment}")
+    return store_and_activate(bundle, actor.username, f"回滚至部署 #{target.id} (rollback to #{target.id}): {comment}")
 
 
 def upload_bundle(uploads: Iterable[tuple[str, bytes]], replace_all: bool = False) -> Bundle:
     """What ``POST /deployments`` deploys: the uploads replacing same-named files of the latest deployment."""
-    uploaded = Bundle.from_uploads(uploads)
+    return merged_with_latest(Bundle.from_uploads(uploads), replace_all)
+
+
+def merged_with_latest(bundle: Bundle, replace_all: bool = False) -> Bundle:
+    """``bundle``'s files added to, or replacing same-named files of, the latest deployment; every
+    other file of the library stays (``replace_all``: the bundle alone is the new library). What
+    ``POST /deployments`` and ``zhifa deploy DIR`` deploy."""
     latest = latest_deployment()
     if latest is None or replace_all:
-        return uploaded
-    return deployment_bundle(latest).replace(uploaded.files)
+        return bundle
+    return deployment_bundle(latest).replace(bundle.files)
 
 
 def validate_files(uploads: Iterable[tuple[str, bytes]], replace_all: bool = False) -> list[dict[str, Any]]:
@@ -186,7 +211,7 @@ def validate_files(uploads: Iterable[tuple[str, bytes]], replace_all: bool = Fal
 # ---------------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------------
-def _diff_file(path: str, a: DeploymentFile | None, b: DeploymentFile | None, from_id: int, to_id: int) -> FileDiff:
+def _diff_file(path: str, a: Any, b: Any, from_label: str, to_label: str) -> FileDiff:
     kind = (a or b).kind  # type: ignore[union-attr]
     if a is None or b is None:
         status = "added" if a is None else "removed"
@@ -201,16 +226,21 @@ def _diff_file(path: str, a: DeploymentFile | None, b: DeploymentFile | None, fr
     else:
         _diff_xml(result, old_text, new_text)
     if status == "changed":
-        lines = difflib.unified_diff(old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
-                                     fromfile=f"#{from_id}/{path}", tofile=f"#{to_id}/{path}")
-        out = []
-        for i, line in enumerate(lines):
-            if i >= MAX_TEXT_DIFF_LINES:
-                out.append(f"… (diff truncated after {MAX_TEXT_DIFF_LINES} lines)\n")
-                break
-            out.append(line if line.endswith("\n") else line + "\n")
-        result.text_diff = "".join(out)
+        result.text_diff = text_diff(old_text, new_text, f"{from_label}/{path}", f"{to_label}/{path}")
     return result
+
+
+def text_diff(old_text: str, new_text: str, from_name: str, to_name: str) -> str:
+    """A unified diff of two sources (difflib, line by line: Chinese text stays as it is), bounded in length."""
+    lines = difflib.unified_diff(old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
+                                 fromfile=from_name, tofile=to_name)
+    out = []
+    for i, line in enumerate(lines):
+        if i >= MAX_TEXT_DIFF_LINES:
+            out.append(f"… (diff truncated after {MAX_TEXT_DIFF_LINES} lines)\n")
+            break
+        out.append(line if line.endswith("\n") else line + "\n")
+    return "".join(out)
 
 
 def _diff_xml(result: FileDiff, old_text: str, new_text: str) -> None:

@@ -16,6 +16,7 @@ from engine.models.notification import DeliverySettings, Notification, Notificat
 from engine.models.org import WHOLE_USER, ApiToken, Credential, OrgUnit, Role, User, user_role
 from engine.models.publication import Publication
 from engine.models.recusal import Recusal
+from engine.models.review import DeploymentSubmission, DeploymentSubmissionFile, ReviewSettings
 from engine.models.search import CaseParticipant, CaseSearch, CaseSearchPending
 from engine.models.task_draft import TaskDraft
 from engine.models.time_limit import CalendarDay, CalendarYear, TimeLimit
@@ -41,6 +42,8 @@ __all__ = [
     "Credential",
     "Deployment",
     "DeploymentFile",
+    "DeploymentSubmission",
+    "DeploymentSubmissionFile",
     "DocSequence",
     "Document",
     "DocumentService",
@@ -57,6 +60,7 @@ __all__ = [
     "ProcessSpec",
     "Publication",
     "Recusal",
+    "ReviewSettings",
     "Role",
     "Task",
     "TaskOfferPending",

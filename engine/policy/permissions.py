@@ -35,6 +35,8 @@ CASE_OFFICERS: tuple[str, ...] = (HANDLER, UNIT_HEAD, AGENCY_HEAD)  # record fac
 LANE_OFFICERS: tuple[str, ...] = tuple(LANE_ROLES)  # everyone who works on cases
 DECIDERS: tuple[str, ...] = (AGENCY_HEAD,)  # 中止/恢复/终止, 延长办案期限, 回避
 DESIGNATORS: tuple[str, ...] = (UNIT_HEAD,)  # 指定承办人, 改派任务
+# Four-eyes deployment: the legal office (法制审核) or an administrator approves a designer's submitted version.
+DEPLOYMENT_REVIEWERS: tuple[str, ...] = ("legal_reviewer", ADMINISTRATOR)
 
 
 @dataclass(frozen=True)
@@ -87,9 +89,18 @@ RULES: dict[str, Rule] = {
     "procedure.rollback": Rule(DESIGNERS, refusal=(
         "只有流程设计人员或系统管理员可以回滚版本 "
         "(only process designers and administrators may roll back)")),
+    "procedure.review": Rule(DEPLOYMENT_REVIEWERS, refusal=(
+        "只有法制审核人员或系统管理员可以批准或驳回流程部署：请联系法制审核人员 "
+        "(only legal reviewers and administrators approve or reject a submitted deployment)")),
+    "procedure.review_settings": Rule(ADMINISTRATORS, refusal=(
+        "只有系统管理员可以设置部署是否须经审核 "
+        "(only administrators decide whether deployments need review)")),
     "time_limits.edit": Rule(ADMINISTRATORS, refusal=(
         "只有系统管理员可以修改时限和日历 "
         "(administrators only)")),
+    "time_limits.create": Rule(DESIGNERS, refusal=(
+        "只有流程设计人员或系统管理员可以新建时限：请联系流程设计人员 "
+        "(only process designers and administrators create time-limit keys: ask a process designer)")),
     "time_limits.reapply": Rule(ADMINISTRATORS, refusal=(
         "只有系统管理员可以调整在办案件的期限 "
         "(administrators only)")),

@@ -68,4 +68,4 @@ def page_args() -> tuple[int, int]:
     return page, per_page
 
 
-from . import calendar, cases, deployments, evidence, officers, openapi, tasks, versions  # noqa: E402,F401  (routes register on bp)
+from . import calendar, cases, deployment_reviews, deployments, evidence, officers, openapi, tasks, versions  # noqa: E402,F401  (routes register on bp)

@@ -9,11 +9,13 @@ from flask import request
 from sqlalchemy import select
 
 from engine import clock
+from engine.admin.time_limit_keys import create_time_limit as define_time_limit
+from engine.admin.time_limit_keys import delete_time_limit as remove_time_limit
 from engine.admin.time_limits import calendar_year, set_calendar_year, set_time_limit
 from engine.deadlines.limits import load_calendar
 from engine.errors import InvalidInput, NotFound, ZhifaError
 from engine.models import Case, ProcessInstance, TimeLimit, db
-from engine.policy.permissions import ADMINISTRATORS
+from engine.policy.permissions import ADMINISTRATORS, DESIGNERS
 from engine.runtime import fire_due_timers, retry_instance
 from engine.runtime.reapply import apply_limit_change, preview_limit_change
 
@@ -26,6 +28,22 @@ API_REASON = "通过 API 修改，未说明理由 (changed through the API; no r
 @bp.get("/time-limits")
 def list_time_limits() -> dict[str, Any]:
     return {"items": [_limit(t) for t in db.session.scalars(select(TimeLimit).order_by(TimeLimit.key))]}
+
+
+@bp.post("/time-limits")
+@roles_required(*DESIGNERS)
+def create_time_limit() -> tuple[dict[str, Any], int]:
+    """A new key (designers and administrators): usable by the next deployment at once."""
+    return _limit(define_time_limit(current(), json_body())), 201
+
+
+@bp.delete("/time-limits/<key>")
+@roles_required(*DESIGNERS)
+def delete_time_limit(key: str) -> dict[str, Any]:
+    """A created key nothing uses yet (refused for shipped keys and keys still named anywhere)."""
+    body = request.get_json(silent=True)
+    remove_time_limit(current(), key, text_field(body, "reason") if isinstance(body, dict) else "")
+    return {"key": key, "deleted": True}
 
 
 @bp.get("/time-limits/<key>")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, g, request
+from flask import Response, g, request, url_for
 from sqlalchemy import select
 
 from engine.definitions import deploy_bundle
+from engine.definitions.review import submit_bundle
+from engine.definitions.review_policy import review_required
 from engine.definitions.specs import active_spec
 from engine.definitions.versions import upload_bundle
 from engine.errors import InvalidInput
@@ -18,6 +20,7 @@ from engine.runtime.diagram import bpmn_source
 
 from ..security import MAX_ID, id_arg
 from . import bp, json_body, roles_required
+from .deployment_reviews import submission_json
 from .present import iso
 
 
@@ -37,17 +40,26 @@ def list_deployments() -> dict[str, Any]:
             for d in rows
         ],
         "active": active,
+        "review_required": review_required(),
     }
 
 
 @bp.post("/deployments")
 @roles_required(*DESIGNERS)
 def create_deployment() -> tuple[dict[str, Any], int]:
-    """Uploaded files replace files of the same name in the latest deployment (``replace_all`` = full set)."""
+    """Uploaded files replace files of the same name in the latest deployment (``replace_all`` = full set).
+
+    Where deployments need review (engine/definitions/review_policy.py) nothing is activated yet: the
+    answer is 202 with the pending submission (``id``, ``status``), approved at
+    ``POST /deployments/submissions/<id>/approve`` by a legal reviewer or an administrator."""
     uploads = [(f.filename or "", f.read()) for f in request.files.getlist("files") + request.files.getlist("file")]
     if not uploads:
         raise InvalidInput("请上传 BPMN/DMN/表单文件或 zip (upload files as multipart field 'files')")
     bundle = upload_bundle(uploads, replace_all=request.form.get("replace_all") in ("1", "true"))
+    if review_required():
+        submission = submit_bundle(g.user, bundle, request.form.get("comment", ""))
+        return {**submission_json(submission), "review_required": True,
+                "location": url_for("api.read_submission", submission_id=submission.id)}, 202
     deployment = deploy_bundle(bundle, g.user, request.form.get("comment", ""))
     return {"id": deployment.id, "bundle_hash": deployment.bundle_hash, "created_at": iso(deployment.created_at),
             "active": {a.process_id: a.spec.deployment_id for a in db.session.scalars(select(ActiveProcess))}}, 201

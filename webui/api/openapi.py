@@ -93,7 +93,9 @@ SPEC: dict[str, Any] = {
                                          "(clock.periods: 中止, hearing, 检测/检验/检疫/鉴定, 公告), the designated handlers "
                                          "and the 回避 requests (recusals: n, officer, status, document)", params=["case_id"])},
         "/start-form": {"get": _op("What POST /cases takes: schema (its body as a JSON Schema: procedure enum with "
-                                   "x-enumNames, party, facts), procedures, may_start (whether this user may start a case)")},
+                                   "x-enumNames, party, facts), procedures, facts_by_procedure (each one's own start form), procedure, "
+                                   "may_start (whether this user may start a case); procedure=ID: that procedure's facts in schema",
+                                   query=[("procedure", "string", False)])},
         "/tasks": {"get": _op("Inbox; scope=available lists only what the user may take, filtered before paging (full pages, "
                               "a true total); has_next", query=[
                                   ("scope", {"type": "string", "enum": ["mine", "available", "done", "unit", "all"]}, False),
@@ -148,9 +150,25 @@ SPEC: dict[str, Any] = {
                                                 "responses": {"200": {"description": "BPMN XML", "content": {
                                                     "application/xml": {"schema": {"type": "string"}}}},
                                                     "default": _ERROR_RESPONSE}}},
-        "/time-limits": {"get": _op("Time-limit registry")},
+        "/time-limits": {
+            "get": _op("Time-limit registry"),
+            "post": _op("Create a time-limit key (designers and administrators); 409 if the key exists", ok="201",
+                        body={"type": "object", "required": ["key", "name", "legal_basis", "amount", "unit", "min", "max"],
+                              "properties": {
+                                  "key": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,79}$"}, "name": {"type": "string"},
+                                  "legal_basis": {"type": "string"}, "description": {"type": "string"},
+                                  "amount": {"type": "integer", "minimum": 1},
+                                  "unit": {"type": "string", "enum": ["working_days", "natural_days", "hours"]},
+                                  "units": {"type": "array", "items": {"type": "string",
+                                                                       "enum": ["working_days", "natural_days", "hours"]}},
+                                  "bound_unit": {"type": "string"}, "min": {"type": "integer", "minimum": 1},
+                                  "max": {"type": "integer", "minimum": 1}, "warn_before": {"type": "integer", "minimum": 0},
+                                  "reason": {"type": "string"}}}),
+        },
         "/time-limits/{key}": {
             "get": _op("One time limit", params=["key"]),
+            "delete": _op("Delete a created key nothing uses (designers and administrators; shipped keys never)", params=["key"],
+                          body={"type": "object", "properties": {"reason": {"type": "string"}}}, body_required=False),
             "put": _op("Change amount/unit within the legal bounds (administrators; give a reason)", params=["key"],
                        body={"type": "object", "required": ["amount", "unit"], "properties": {
                            "amount": {"type": "integer"}, "unit": {"type": "string"}, "reason": {"type": "string"},
