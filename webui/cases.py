@@ -67,9 +67,9 @@ PENALTY_KINDS = {
 }
 
 
-# The registration page's fields (the engine's start form has more party details than it shows).
-PAGE_FIELDS = ("party_type", "party_name", *(k for k in PARTY_FIELDS if k not in ("party_type", "party_name")),
-               "violation", "penalty_kind", "proposed_fine")
+# The registration page's party fields (the engine's start form has more party details than it shows);
+# the facts fields are the chosen procedure's start form (all startable procedures' before one is chosen).
+PAGE_FIELDS = ("party_type", "party_name", *(k for k in PARTY_FIELDS if k not in ("party_type", "party_name")))
 # The engine's Chinese labels as translatable strings (the page shows them in the user's language).
 LABELS = {
     "当事人类型": _l("当事人类型"), "公民": _l("公民"), "法人或其他组织": _l("法人或其他组织"), "当事人名称": _l("当事人名称"),
@@ -81,10 +81,26 @@ LABELS = {
 }
 
 
-def start_form(user: User) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PageForm:
+    schema: dict[str, Any]  # party and facts as one flat form, labels in the user's language
+    facts: tuple[str, ...]  # the facts fields of the chosen procedure (or of every one)
+    procedures_of: dict[str, list[str]]  # facts field -> the startable procedures whose start form has it
+
+
+def start_form(user: User, procedure: str | None = None) -> PageForm:
     """The engine's start form (engine/queries/start_form.py: one rule for page and API) in the same
-    JSON Schema shape as task forms, labels in the user's language."""
-    schema = engine_start_form(user).fields(PAGE_FIELDS)
+    JSON Schema shape as task forms, labels in the user's language; the facts are ``procedure``'s."""
+    form = engine_start_form(user, procedure)
+    facts = tuple(form.facts["properties"])
+    procedures_of: dict[str, list[str]] = {}
+    for pid, schema in form.facts_by_procedure.items():
+        for name in schema.get("properties", {}):
+            procedures_of.setdefault(name, []).append(pid)
+    return PageForm(_page_schema(form.fields((*PAGE_FIELDS, *facts))), facts, procedures_of)
+
+
+def _page_schema(schema: dict[str, Any]) -> dict[str, Any]:
     schema["required"] = [*schema["required"], *PAGE_REQUIRED]  # marked; the engine requires them by party type
     for prop in schema["properties"].values():
         for key in ("title", "description"):
@@ -316,21 +332,23 @@ def new() -> str | Response | tuple[str, int]:
     user = g.user
     if not user.has_role(*STARTER_ROLES):
         raise Forbidden(_("只有承办人或承办机构负责人可以登记案件"))
-    schema = start_form(user)
     procedures = startable_procedures()
     values: dict[str, Any] = {"party_type": "citizen"}
     errors: dict[str, list[str]] = {}
     message = suggestion = None
     procedure = request.values.get("procedure", "")
+    form = start_form(user, procedure if procedure in dict(procedures) else None)  # the chosen procedure's facts
     status = 200
     if request.method == "POST":
-        values = parse_form(schema, request.form)
+        values = parse_form(form.schema, request.form)
         party = party_from_form(values)
-        facts = {k: values[k] for k in ("violation", "penalty_kind", "proposed_fine") if k in values}
+        facts = {k: values[k] for k in form.facts if k in values}
         try:
             if request.form.get("action") == "suggest":
                 suggestion = suggest_procedure(str(party.get("party_type", "citizen")), facts)
                 procedure = suggestion.procedure
+                if procedure in dict(procedures):
+                    form = start_form(user, procedure)  # the suggested procedure's facts (what was typed stays)
             else:
                 if not procedure:
                     raise InvalidInput(_("请选择程序"), details=[{"field": "procedure", "message": _("必填")}])
@@ -340,6 +358,6 @@ def new() -> str | Response | tuple[str, int]:
         except InvalidInput as exc:
             message, status = exc.message, 422
             errors = {str(d["field"]): [str(d.get("message", ""))] for d in exc.details or [] if isinstance(d, dict) and d.get("field")}
-    return render_template("case_new.html", fields=fields_of(schema), values=values, errors=errors, message=message,
-                           procedures=procedures, procedure=procedure, suggestion=suggestion,
+    return render_template("case_new.html", fields=fields_of(form.schema), values=values, errors=errors, message=message,
+                           procedures=procedures, procedure=procedure, suggestion=suggestion, procedures_of=form.procedures_of,
                            display_value=display_value), status

@@ -7,16 +7,22 @@ the engine or the pages (docs/adding-a-procedure.md):
 - ``label`` / ``label_en``: what pages call it (Chinese; English for the English interface);
 - ``clock_key``: the time limit (a registry key) its 办案期限 runs against once filed;
 - ``decision_document``: the document type of its decision, the one 公示 publishes;
-- ``startable``: a process reached as a call activity may still be started on its own.
+- ``startable``: a process reached as a call activity may still be started on its own;
+- ``start_form``: the form (``forms/<name>.json``) of the facts a case of it is filed with, beyond
+  the party (engine/runtime/start_facts.py; without it, the engine's default facts);
+- ``supervision_kind``: the part it plays in the 执法监督 figures (engine/queries/supervision.py):
+  ``legal_review`` (its ``review_step`` user task records the outcome in ``review_outcome_field``;
+  ``review_returned_value`` means 退回补充) or ``hearing`` (a case that ran it was heard).
 
 The properties are checked when a bundle is deployed (unknown names, a time limit the registry
-lacks, a decision document no step of the bundle issues) and read from the active deployment,
-cached per deployment (deployments are immutable).
+lacks, a decision document no step of the bundle issues, a start form or review step the bundle
+lacks) and read from the active deployment, cached per deployment (deployments are immutable).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +35,13 @@ from engine.db import caches
 from engine.deadlines.reference import reference
 from engine.definitions.parse import _XML_PARSER_OPTIONS, ParsedBundle
 from engine.definitions.problems import Problem
+from engine.definitions.procedure_checks import REVIEW_PROPERTIES, lint_roles
+from engine.definitions.runnable import unknown_time_limit
 from engine.models import DeploymentFile, db
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
-PROCESS_PROPERTIES = frozenset({"label", "label_en", "clock_key", "decision_document", "startable"})
+PROCESS_PROPERTIES = frozenset({"label", "label_en", "clock_key", "decision_document", "startable", "start_form",
+                                "supervision_kind", *REVIEW_PROPERTIES})
 # Until a procedure says otherwise: the 90-day limit of 法 Art. 60 (ordinary procedure), and the
 # decision of 法 Art. 59 as the document 公示 publishes (法 Art. 48).
 DEFAULT_CLOCK_KEY = "case_decision"
@@ -47,6 +56,11 @@ class Procedure:
     label_en: str
     clock_key: str
     decision_document: str
+    start_form: str | None = None  # a form of the same deployment; None: the engine's default facts
+    supervision_kind: str | None = None  # legal_review | hearing | None
+    review_step: str | None = None  # legal_review: the user task whose form records the outcome
+    review_outcome_field: str | None = None
+    review_returned_value: str | None = None
 
 
 def procedure(process_id: str) -> Procedure | None:
@@ -83,6 +97,24 @@ def library(processes_dir: str | Path) -> dict[str, Procedure]:
     return described
 
 
+def known() -> dict[str, Procedure]:
+    """The procedures of the library folder, overridden by the active ones: what the supervision
+    figures read, since cases of a procedure not (or no longer) deployed here still count."""
+    return {**library(library_folder()), **procedures()}
+
+
+def library_folder() -> Path:
+    """The folder this server deploys from: ``ZHIFA_PROCESSES_DIR``, else the repository's ``processes/``
+    (the web application's default too)."""
+    return Path(os.environ.get("ZHIFA_PROCESSES_DIR") or Path(__file__).resolve().parents[2] / "processes")
+
+
+def supervised(kind: str, among: dict[str, Procedure] | None = None) -> list[Procedure]:
+    """The procedures playing ``kind`` (``legal_review`` | ``hearing``) in the supervision figures, by id."""
+    found = known() if among is None else among
+    return [found[pid] for pid in sorted(found) if found[pid].supervision_kind == kind]
+
+
 def decision_documents() -> frozenset[str]:
     """The decision document types of the active procedures: what 公示 publishes."""
     return frozenset(p.decision_document for p in procedures().values()) or frozenset({DEFAULT_DECISION_DOCUMENT})
@@ -109,6 +141,7 @@ def lint_procedures(parsed: ParsedBundle, time_limit_keys: set[str]) -> list[Pro
                 problem = _property_problem(name, value, time_limit_keys, issued)
                 if problem:
                     problems.append(Problem(path, problem, line=prop.sourceline, element=pid))
+            problems += lint_roles(path, process, parsed.forms)
     return problems
 
 
@@ -131,7 +164,7 @@ def _property_problem(name: str | None, value: str, time_limit_keys: set[str], i
         return f"流程属性 {name} 须为 1 至 40 个字符 (process property {name}: 1–40 characters)"
     if name == "clock_key" and value not in time_limit_keys:
         return (f"办案期限 clock_key '{value}' 不是时限登记表中的时限：请先在时限管理中登记 "
-                f"(clock_key '{value}' is not a time limit of the registry)")
+                f"(clock_key '{value}' is not a time limit of the registry) — " + unknown_time_limit(value, time_limit_keys))
     if name == "decision_document" and value not in issued:
         return (f"决定文书 '{value}' 不是本部署中任何环节生成的文书：请核对文书名称 "
                 f"(decision_document '{value}' is issued by no step of this deployment)")
@@ -177,5 +210,7 @@ def _described(content: str) -> dict[str, Procedure]:
         label = props.get("label") or name
         out[pid] = Procedure(process_id=pid, label=label, label_en=props.get("label_en") or label,
                              clock_key=props.get("clock_key") or DEFAULT_CLOCK_KEY,
-                             decision_document=props.get("decision_document") or DEFAULT_DECISION_DOCUMENT)
+                             decision_document=props.get("decision_document") or DEFAULT_DECISION_DOCUMENT,
+                             start_form=props.get("start_form") or None, supervision_kind=props.get("supervision_kind") or None,
+                             **{name: props.get(name) or None for name in REVIEW_PROPERTIES})
     return out

@@ -1,7 +1,10 @@
 """What starting a case needs: the registration page and ``GET /api/v1/start-form`` both read this.
 
-The rule is the engine's (engine/runtime/cases.py ``START_SCHEMA``/``FACTS_SCHEMA``, checked by
-``start_case``): the party's type and name are required; the facts, 违法行为 included, are optional.
+The rule is the engine's (engine/runtime/cases.py ``START_SCHEMA`` for the party, and each procedure's
+start form for the facts, engine/runtime/start_facts.py; both checked by ``start_case``): the party's
+type and name are required; the facts are what the chosen procedure's ``start_form`` declares (the
+shipped procedures: 违法行为, 拟处罚种类, 拟罚款金额, all optional). Before a procedure is chosen the
+form offers the facts of every startable procedure (the procedure suggestion reads them).
 Why optional: every procedure's first step records the facts in writing and requires them there
 (案件来源登记表 ``lead_summary``, 当场处罚决定书 ``facts_and_reasons``, 告知承诺 ``violation_description``),
 and a lead from an anonymous complaint may not yet name the violation. The page used to insist on
@@ -11,17 +14,20 @@ and a lead from an anonymous complaint may not yet name the violation. The page 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 
+from engine.errors import NotFound
 from engine.models import ActiveProcess, ProcessSpec, User, db
 from engine.policy.permissions import CASE_STARTERS
-from engine.runtime.cases import FACTS_SCHEMA, START_SCHEMA
+from engine.runtime.cases import START_SCHEMA
 from engine.runtime.party import ID_TYPES
+from engine.runtime.start_facts import FACTS_SCHEMA, facts_schema, has_own_form
 
-# How the page draws each field (labels of enum values in Chinese; the web layer translates them).
+# How the page draws each field of the engine's own schemas (labels of enum values in Chinese; the web
+# layer translates them). A procedure's start form carries its own widgets and labels.
 WIDGETS: dict[str, dict[str, Any]] = {
     "party_type": {"x-widget": "radio", "x-enum-labels": {"citizen": "公民", "organization": "法人或其他组织"}},
     "party_name": {"x-widget": "text"},
@@ -47,9 +53,11 @@ class StartForm:
     """The fields a start takes, the procedures one may start, and whether this user may start one."""
 
     party: dict[str, Any]  # JSON Schema of the party (required: type and name)
-    facts: dict[str, Any]  # JSON Schema of the facts (all optional)
+    facts: dict[str, Any]  # JSON Schema of the facts: the chosen procedure's, else every startable one's
     procedures: list[tuple[str, str]]  # (process id, name) of every startable procedure, in id order
     may_start: bool
+    facts_by_procedure: dict[str, dict[str, Any]] = field(default_factory=dict)  # each startable procedure's facts
+    procedure: str | None = None  # the procedure chosen, if any
 
     def fields(self, names: tuple[str, ...] | None = None) -> dict[str, Any]:
         """Party and facts as one flat form (the page's layout), optionally only ``names``."""
@@ -74,9 +82,23 @@ class StartForm:
         }
 
 
-def start_form(user: User) -> StartForm:
-    return StartForm(party=_presented(START_SCHEMA), facts=_presented(FACTS_SCHEMA), procedures=startable_procedures(),
-                     may_start=user.has_role(*CASE_STARTERS))
+def start_form(user: User, procedure: str | None = None) -> StartForm:
+    """The start form; with ``procedure`` (a startable one, else NotFound) its facts are that procedure's."""
+    procedures = startable_procedures()
+    by_procedure = {pid: facts_of(pid) for pid, _ in procedures}
+    if procedure is not None and procedure not in by_procedure:
+        raise NotFound(f"没有可立案的程序“{procedure}” (no startable procedure {procedure!r})")
+    facts = by_procedure[procedure] if procedure is not None else _union(list(by_procedure.values()))
+    return StartForm(party=_presented(START_SCHEMA, WIDGETS), facts=facts, procedures=procedures,
+                     may_start=user.has_role(*CASE_STARTERS), facts_by_procedure=by_procedure, procedure=procedure)
+
+
+def facts_of(process_id: str) -> dict[str, Any]:
+    """The facts part of ``process_id``'s start form as the page and the API present it."""
+    if has_own_form(process_id):
+        schema = {k: v for k, v in facts_schema(process_id).items() if k not in ("$schema", "$id")}
+        return _presented(schema, {})
+    return _presented(FACTS_SCHEMA, WIDGETS)
 
 
 def startable_procedures() -> list[tuple[str, str]]:
@@ -86,10 +108,20 @@ def startable_procedures() -> list[tuple[str, str]]:
         .where(ProcessSpec.startable.is_(True)).order_by(ActiveProcess.process_id))]
 
 
-def _presented(schema: dict[str, Any]) -> dict[str, Any]:
+def _union(schemas: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every procedure's facts in one form (the first procedure's field wins a shared name); nothing
+    required, since which fields a start requires depends on the procedure chosen."""
+    properties: dict[str, Any] = {}
+    for schema in schemas:
+        for name, prop in schema.get("properties", {}).items():
+            properties.setdefault(name, prop)
+    return {"type": "object", "properties": properties or copy.deepcopy(_presented(FACTS_SCHEMA, WIDGETS)["properties"])}
+
+
+def _presented(schema: dict[str, Any], widgets: dict[str, dict[str, Any]]) -> dict[str, Any]:
     out = copy.deepcopy(schema)
-    for name, prop in out["properties"].items():
-        prop.update(copy.deepcopy(WIDGETS.get(name, {})))
+    for name, prop in out.get("properties", {}).items():
+        prop.update(copy.deepcopy(widgets.get(name, {})))
         if "x-enum-labels" in prop and "enum" in prop:
             prop["x-enumNames"] = [prop["x-enum-labels"].get(v, v) for v in prop["enum"]]
     return out

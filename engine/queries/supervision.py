@@ -22,8 +22,9 @@ from sqlalchemy import ColumnElement, Float, String, and_, case, cast, exists, f
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from engine import clock
+from engine.definitions.procedures import procedures, supervised
 from engine.errors import Forbidden, InvalidInput
-from engine.models import ActiveProcess, AuditEvent, Case, OrgUnit, Task, User, db
+from engine.models import AuditEvent, Case, OrgUnit, Task, User, db
 from engine.policy.permissions import CROSS_UNIT, SUPERVISION, allowed, require
 
 SUPERVISION_ROLES = SUPERVISION
@@ -31,9 +32,6 @@ CROSS_UNIT_ROLES = CROSS_UNIT
 OPEN_CASE_STATUSES = ("open", "suspended")
 DEFAULT_PERIOD_DAYS = 30
 MAX_PERIOD_DAYS = 3 * 366
-# The legal-review task (processes/legal_review.bpmn) and its outcome field (forms/legal_review_opinion.json).
-REVIEW_PROCESS, REVIEW_TASK, REVIEW_OUTCOME_FIELD, REVIEW_RETURNED = "legal_review", "review", "review_outcome", "return"
-HEARING_PROCESS = "hearing"  # a case went through a hearing when its hearing subprocess made a task
 DAY = 86400.0
 
 
@@ -252,28 +250,39 @@ def longest_waiting(f: Filters, limit: int = 20) -> list[WaitingCase]:
 def review_return_rate(f: Filters) -> Rate:
     """Legal reviews completed in the period whose outcome was 退回补充, over all completed reviews.
 
-    The outcome is read from the review's ``task.completed`` audit event, found through the case's
-    chain (the indexed ``chain, seq`` key), so only the period's review rows are touched."""
-    outcome = AuditEvent.data["data"][REVIEW_OUTCOME_FIELD].as_string()
-    query = (select(func.count(), func.coalesce(func.sum(case((outcome == REVIEW_RETURNED, 1), else_=0)), 0))
+    The legal-review procedures say which step is the review, which field of its form holds the
+    outcome and which value means 退回 (``supervision_kind=legal_review`` on their ``<process>``,
+    engine/definitions/procedures.py). The outcome is read from the review's ``task.completed`` audit
+    event, found through the case's chain (the indexed ``chain, seq`` key), so only the period's
+    review rows are touched."""
+    reviews = supervised("legal_review")
+    if not reviews:
+        return Rate(0, 0)
+    step = or_(*(and_(Task.process_id == p.process_id, Task.bpmn_id == p.review_step) for p in reviews))
+    returned = or_(*(and_(Task.process_id == p.process_id,
+                          AuditEvent.data["data"][p.review_outcome_field].as_string() == p.review_returned_value) for p in reviews))
+    query = (select(func.count(), func.coalesce(func.sum(case((returned, 1), else_=0)), 0))
              .select_from(Task)
              .join(AuditEvent, and_(AuditEvent.chain == literal("case:").concat(cast(Task.case_id, String)),
                                     AuditEvent.task_id == Task.id, AuditEvent.action == "task.completed"))
-             .where(Task.process_id == REVIEW_PROCESS, Task.bpmn_id == REVIEW_TASK, Task.status == "completed",
+             .where(step, Task.status == "completed",
                     Task.completed_at >= f.start, Task.completed_at < f.end, *_units(Task.unit_id, f)))
     total, returned = db.session.execute(query).one()
     return Rate(int(returned or 0), int(total or 0))
 
 
 def hearing_rate(f: Filters) -> Rate:
-    """Ordinary-procedure cases decided in the period that went through a hearing, over all of them."""
-    heard = exists().where(Task.case_id == Case.id, Task.process_id == HEARING_PROCESS)
+    """Ordinary-procedure cases decided in the period that went through a hearing, over all of them.
+
+    A case went through a hearing when a hearing procedure (``supervision_kind=hearing``) made a task in it."""
+    hearings = [p.process_id for p in supervised("hearing")]
+    heard = exists().where(Task.case_id == Case.id, Task.process_id.in_(hearings))
     query = (select(func.count(), func.coalesce(func.sum(case((heard, 1), else_=0)), 0))
              .where(Case.procedure == "ordinary", Case.decided_at >= f.start, Case.decided_at < f.end,
                     *_units(Case.unit_id, f)))
     total, with_hearing = db.session.execute(query).one()
     note = ""
-    if db.session.get(ActiveProcess, HEARING_PROCESS) is None:
+    if not supervised("hearing", procedures()):
         note = "听证程序尚未部署，听证率按 0 计 (the hearing procedure is not deployed)"
     return Rate(int(with_hearing or 0), int(total or 0), note)
 

@@ -74,10 +74,14 @@ def update_case_party(case_id: int) -> dict[str, Any]:
 @bp.get("/start-form")
 def read_start_form() -> dict[str, Any]:
     """What ``POST /cases`` takes, as a JSON Schema of its body (the registration page shows the same
-    form, engine/queries/start_form.py), and whether this user may start a case at all."""
-    form = start_form(current())
-    return {"schema": form.body_schema(), "may_start": form.may_start,
-            "procedures": [{"id": pid, "name": name} for pid, name in form.procedures]}
+    form, engine/queries/start_form.py), and whether this user may start a case at all.
+
+    Each procedure's facts are its own start form (``facts_by_procedure``); ``?procedure=ID`` puts
+    that procedure's facts in ``schema`` (without it: every startable procedure's facts, none required)."""
+    form = start_form(current(), request.args.get("procedure") or None)
+    return {"schema": form.body_schema(), "may_start": form.may_start, "procedure": form.procedure,
+            "procedures": [{"id": pid, "name": name} for pid, name in form.procedures],
+            "facts_by_procedure": form.facts_by_procedure}
 
 
 @bp.get("/cases")
