@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db.session import UTCDateTime, db
@@ -112,6 +112,10 @@ class Task(db.Model):
         # Separation of duty reads (case, bpmn id); every save reads its instance's rows by case too.
         Index("ix_task_case_bpmn", "case_id", "bpmn_id"),
         Index("ix_task_status_provisional", "status", "due_provisional"),  # recomputed when a year is entered
+        # 可认领 checks separation of duty on the open steps that name one (reviews, approvals: few):
+        # found without reading the unit's other open steps (engine/queries/inbox.py available_only).
+        Index("ix_task_open_separated", "unit_id", postgresql_where=text("status = 'open' AND separate_from IS NOT NULL"),
+              sqlite_where=text("status = 'open' AND separate_from IS NOT NULL")),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))

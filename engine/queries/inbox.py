@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, exists, false, func, or_, select, union
-from sqlalchemy.orm import defaultload
+from sqlalchemy import Select, and_, exists, false, func, or_, select
+from sqlalchemy.orm import aliased, defaultload
 
 from engine import clock
 from engine.errors import InvalidInput
@@ -114,16 +114,18 @@ def available_only(user: User, query: Select[tuple[Task]]) -> Select[tuple[Task]
                        CaseOfficer.ended_at.is_(None))
         query = query.where(or_(Task.role != HANDLER_ROLE, ~exists().where(*designation),
                                 exists().where(*designation, CaseOfficer.user_id == user.id)))
-    # Candidates the case may still refuse: in the cases this officer took part in, steps separated
-    # from what he did or was designated for, and every step of a case he was recused from. His
-    # completed steps are found through the assignee index (completing a task assigns it).
-    # One statement: the recusals ride along as a subquery (usually empty, an indexed lookup).
-    recused = select(Recusal.case_id).where(Recusal.officer_id == user.id, Recusal.status == "granted")
-    involved = union(
-        select(Task.case_id).where(Task.assignee_id == user.id, Task.status == "completed", Task.completed_by == user.id),
-        select(CaseOfficer.case_id).where(CaseOfficer.user_id == user.id))
-    may_refuse = or_(and_(Task.separate_from.is_not(None), Task.case_id.in_(select(involved.subquery().c[0]))),
-                     Task.case_id.in_(recused))
+    # Candidates the case may still refuse: steps separated from what this officer did or was
+    # designated for in their case, and every step of a case he was recused from. Separated steps are
+    # few (reviews, approvals) and have a partial index of their own, so this reads them only, and
+    # asks of each whether the officer took part in its case (two index probes) — never the list of
+    # every case an officer has ever worked on, which grows for years.
+    done = aliased(Task)
+    took_part = or_(exists().where(done.case_id == Task.case_id, done.completed_by == user.id),
+                    exists().where(CaseOfficer.case_id == Task.case_id, CaseOfficer.user_id == user.id))
+    may_refuse = and_(Task.separate_from.is_not(None), took_part)
+    recused = list(db.session.scalars(select(Recusal.case_id).where(Recusal.officer_id == user.id, Recusal.status == "granted")))
+    if recused:  # rare: one small read, then a plain list
+        may_refuse = or_(may_refuse, Task.case_id.in_(recused))
     ids = list(db.session.scalars(candidates.with_only_columns(Task.id).where(may_refuse)))
     suspects = list(db.session.scalars(select(Task).where(Task.id.in_(ids)))) if ids else []
     reasons = eligibility(suspects, [user]) if suspects else {}
