@@ -219,9 +219,20 @@ def _xsd_ok(f: BundleFile, root: Any, validator: BpmnValidator | None, parsed: P
         return False
     for err in schema.error_log:
         parsed.problems.append(Problem(f.path, f"不符合 XSD 规范：请按提示修正此行的元素 (XSD violation: fix the element on this line as "
-                                               f"described): {err.message}", line=err.line, element=_element_at(root, err.line),
+                                               f"described): {readable_names(err.message)}",
+                                       line=err.line, element=_element_at(root, err.line),
                                        kind="xsd"))
     return False
+
+
+_PREFIXES = {"http://www.omg.org/spec/BPMN/20100524/MODEL": "bpmn:", "http://www.omg.org/spec/BPMN/20100524/DI": "bpmndi:",
+             "http://spiffworkflow.org/bpmn/schema/1.0/core": "spiffworkflow:"}
+_CLARK = re.compile(r"\{([^{}]*)\}")
+
+
+def readable_names(message: str) -> str:
+    """lxml names elements as ``{namespace-uri}name``; a designer's XML says ``bpmn:name``."""
+    return _CLARK.sub(lambda m: _PREFIXES.get(m.group(1), "dmn:" if "DMN" in m.group(1).upper() else ""), message)
 
 
 def _guard(parsed: ParsedBundle, path: str, action: Any, context: str = "") -> None:
