@@ -22,6 +22,7 @@ from engine.db.caches import clear_all as clear_engine_caches
 from engine.deadlines.limits import seed_reference_data
 from engine.definitions import Bundle, deploy_bundle
 from engine.models import Credential, User, db
+from tests.support.database import empty_database
 from webui import create_app
 
 os.environ.setdefault("ZHIFA_PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")  # fast hashes in tests only
@@ -63,14 +64,7 @@ def _database(app: Flask) -> Iterator[None]:
         db.session.commit()
     yield
     with app.app_context():
-        db.session.remove()
-        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-        with db.engine.begin() as conn:
-            if db.engine.dialect.name == "postgresql":
-                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-            else:
-                for t in tables:
-                    conn.execute(text(f'DELETE FROM "{t}"'))
+        empty_database()
     clear_engine_caches()
 
 

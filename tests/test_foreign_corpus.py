@@ -35,7 +35,8 @@ from engine.db.caches import clear_all as clear_engine_caches
 from engine.deadlines.limits import seed_reference_data
 from engine.models import User, db
 from tests.conftest import AGENCY, ROOT, START, deploy_dir, make_user
-from tests.support.foreign import Case, CountingApi, all_cases, diagram_faults, empty_database, refusal_faults
+from tests.support.database import empty_database
+from tests.support.foreign import Case, CountingApi, all_cases, diagram_faults, refusal_faults
 from tests.support.generic_client import GenericClient
 
 CASES = all_cases()

@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import text
 
-from engine.models import db
 from tests.conftest import DATA, Api
 
 CORPUS = DATA / "foreign"
@@ -171,18 +169,6 @@ def refusal_faults(case: Case, details: list[dict[str, Any]]) -> list[str]:
         if not any(d.get("element") == e or e in str(d.get("message")) for e in elements for d in details):
             faults.append(f"no problem names element {' or '.join(map(repr, elements))}")
     return faults
-
-
-def empty_database() -> None:
-    """Every table emptied, as conftest does after each test (the corpus shares one database per module)."""
-    db.session.remove()
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    with db.engine.begin() as conn:
-        if db.engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for t in tables:
-                conn.execute(text(f'DELETE FROM "{t}"'))
 
 
 DRAWN = ("startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent", "task", "userTask",
