@@ -110,8 +110,10 @@ def deploy_shipped_library(processes: Path, forms: Path) -> int | None:
                                   .order_by(Deployment.id.desc()).limit(1)).first()
     before = {f.path: f.sha256 for f in previous.files} if previous is not None else {}
     changed = [f for f in shipped.files if before.get(f.path) != f.sha256]
+    if not changed:
+        return None  # the usual restart: no file of the latest deployment is read
     bundle = deployment_bundle(latest).replace(changed)
-    if not changed or bundle.hash == latest.bundle_hash:
+    if bundle.hash == latest.bundle_hash:
         return None
     return deploy_bundle(bundle, "system", SHIPPED).id
 

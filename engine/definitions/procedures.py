@@ -36,7 +36,7 @@ from engine.deadlines.reference import reference
 from engine.definitions.parse import _XML_PARSER_OPTIONS, ParsedBundle
 from engine.definitions.problems import Problem
 from engine.definitions.procedure_checks import REVIEW_PROPERTIES, lint_roles
-from engine.definitions.runnable import unknown_time_limit
+from engine.definitions.runnable import registered_keys
 from engine.models import DeploymentFile, db
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
@@ -164,7 +164,7 @@ def _property_problem(name: str | None, value: str, time_limit_keys: set[str], i
         return f"流程属性 {name} 须为 1 至 40 个字符 (process property {name}: 1–40 characters)"
     if name == "clock_key" and value not in time_limit_keys:
         return (f"办案期限 clock_key '{value}' 不是时限登记表中的时限：请先在时限管理中登记 "
-                f"(clock_key '{value}' is not a time limit of the registry) — " + unknown_time_limit(value, time_limit_keys))
+                f"(clock_key '{value}' is not a time limit of the registry); " + registered_keys(time_limit_keys))
     if name == "decision_document" and value not in issued:
         return (f"决定文书 '{value}' 不是本部署中任何环节生成的文书：请核对文书名称 "
                 f"(decision_document '{value}' is issued by no step of this deployment)")

@@ -34,6 +34,7 @@ from engine.policy.permissions import DEPLOYMENT_REVIEWERS, require
 from engine.record import audit
 
 STATUSES = ("pending", "approved", "rejected", "withdrawn")
+STATUS_LABELS = {"pending": "待审核", "approved": "已批准", "rejected": "已驳回", "withdrawn": "已撤回"}
 
 
 @command
@@ -41,10 +42,7 @@ def submit_bundle(actor: Actor, bundle: Bundle, comment: str) -> DeploymentSubmi
     """Validate ``bundle`` (the whole library as it would be deployed) and store it for review."""
     require(actor, "procedure.edit")
     person = _person(actor, "提交审核")
-    comment = (comment or "").strip()
-    if not comment:
-        raise InvalidInput("提交审核须填写版本说明 (a submission needs a comment saying what changed)",
-                           details=[{"field": "comment", "message": "必填 (required)"}])
+    comment = _required(comment, "comment", "提交审核须填写版本说明 (a submission needs a comment saying what changed)")
     _parsed, problems = validate_bundle(bundle)
     if problems:
         raise invalid(problems)
@@ -108,10 +106,7 @@ def approve(actor: Actor, submission_id: int, comment: str = "") -> Deployment:
 def reject(actor: Actor, submission_id: int, reason: str) -> DeploymentSubmission:
     require(actor, "procedure.review")
     person = _person(actor, "驳回部署")
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput("驳回须填写理由，以便设计人员修改 (a rejection needs a reason the designer can act on)",
-                           details=[{"field": "reason", "message": "必填 (required)"}])
+    reason = _required(reason, "reason", "驳回须填写理由，以便设计人员修改 (a rejection needs a reason the designer can act on)")
     submission = _pending(submission_id)
     submission.status, submission.decided_by, submission.decided_at, submission.reason = "rejected", person.username, clock.now(), reason
     audit.record("deployment.rejected", person.username,
@@ -198,13 +193,22 @@ def _person(actor: Actor, what: str) -> User:
     return actor
 
 
+def _required(text: str | None, field: str, message: str) -> str:
+    """A text the decision needs (a submission's comment, a rejection's reason), stripped; refused when blank."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput(message, details=[{"field": field, "message": "必填 (required)"}])
+    return text
+
+
 def _pending(submission_id: int) -> DeploymentSubmission:
     submission = db.session.scalars(select(DeploymentSubmission).where(DeploymentSubmission.id == submission_id)
                                     .with_for_update()).first()
     if submission is None:
         raise NotFound(f"部署提交 #{submission_id} 不存在 (no such submission)")
     if submission.status != "pending":
-        raise InvalidState(f"部署提交 #{submission.id} 已处理（{submission.status}），不能再审核 (already decided)",
+        raise InvalidState(f"部署提交 #{submission.id} {STATUS_LABELS.get(submission.status, submission.status)}，不能再审核 "
+                           f"(already {submission.status})",
                            details={"status": submission.status})
     return submission
 
