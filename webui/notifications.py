@@ -57,12 +57,10 @@ def _counts(user_id: int) -> Any:
     mine = select(Task.due_at).where(Task.assignee_id == user_id, Task.status == "open").limit(BADGE_CAP + 1).subquery()
     unread = select(Notification.id).where(Notification.user_id == user_id, Notification.read_at.is_(None)) \
         .limit(BADGE_CAP + 1).subquery()
-    return select(
-        select(func.count()).select_from(mine).scalar_subquery(),
-        select(func.coalesce(func.sum(case((mine.c.due_at <= clock.now(), 1), else_=0)), 0)).select_from(mine).scalar_subquery(),
-        select(func.count()).select_from(unread).scalar_subquery(),
-        exists(select(TaskOfferPending.task_id)),
-    )
+    own = select(func.count().label("open"), func.coalesce(func.sum(case((mine.c.due_at <= clock.now(), 1), else_=0)), 0)
+                 .label("overdue")).select_from(mine).subquery()  # the officer's open tasks read once for both counts
+    return select(own.c.open, own.c.overdue, select(func.count()).select_from(unread).scalar_subquery(),
+                  exists(select(TaskOfferPending.task_id))).select_from(own)
 
 
 @bp.get("/notifications")
