@@ -51,6 +51,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             from engine.db.session import configure_sqlite
 
             configure_sqlite(db.engine)
+        else:
+            from engine.db.prepared import keep_prepared_statements
+
+            keep_prepared_statements(db.engine)
 
     from . import (
         admin,

@@ -8,23 +8,50 @@ and does the work. The two halves live here once, for every such table.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import Column, Insert, delete, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Column, Insert, Table, delete, insert, select
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql.dml import OnConflictDoNothing
 
 from engine.db.session import db
 from engine.db.writebehind import defer
 
 
+class _DoNothing(OnConflictDoNothing):
+    """``ON CONFLICT DO NOTHING`` without a target: nothing in it varies, so its class is its cache key."""
+
+    _traverse_internals = []  # type: ignore[assignment]  # noqa: RUF012 — SQLAlchemy's traversal protocol
+
+
+class _InsertOrIgnore(PgInsert):
+    """PostgreSQL's ``INSERT … ON CONFLICT DO NOTHING`` that SQLAlchemy may cache.
+
+    Why: SQLAlchemy never caches its PostgreSQL ``Insert`` or its ON CONFLICT clauses (their cache keys
+    would not cover the conflict target), so each queued key compiled its statement anew: a fifth of a
+    case start's time. This one only ever carries the target-less ``DO NOTHING`` above.
+    """
+
+    inherit_cache = True
+
+    def __init__(self, table: Table) -> None:
+        super().__init__(table)
+        self._post_values_clause = _DoNothing()
+
+
+@functools.lru_cache(maxsize=32)
+def _insert_or_ignore(table: Table, dialect: str) -> Insert:
+    if dialect == "postgresql":
+        return _InsertOrIgnore(table).inline()
+    return insert(table).prefix_with("OR IGNORE").inline()
+
+
 def queue(column: Column[Any], keys: list[Any]) -> None:
     """Queue ``keys`` with the COMMIT; a key already pending stays one row."""
-    if not keys:
-        return
-    table = column.table
-    statement: Insert = (pg_insert(table).on_conflict_do_nothing() if db.session.connection().dialect.name == "postgresql"
-                         else insert(table).prefix_with("OR IGNORE"))
-    defer(statement.inline(), [{column.key: key} for key in keys])
+    if keys:
+        statement = _insert_or_ignore(column.table, db.session.connection().dialect.name)
+        defer(statement, [{column.key: key} for key in keys])
 
 
 def any_pending(column: Column[Any]) -> bool:
