@@ -71,8 +71,9 @@ class Generator:
                 case = {**tpl.case, "id": self.next_case, "case_number": f"基准案〔2026〕{label}{self.serial:09d}号"}
                 instance = {**tpl.instance, "id": self.next_instance, "case_id": self.next_case,
                             "state": prefix.join(tpl.state_parts)}
-                tasks = [{**t, "id": prefix + t["id"][8:], "case_id": self.next_case, "instance_id": self.next_instance}
-                         for t in tpl.tasks]
+                # A clone's pool steps count as offered: a generated database has no backlog of offers.
+                tasks = [{**t, "id": prefix + t["id"][8:], "case_id": self.next_case, "instance_id": self.next_instance,
+                          "offer_pending": False} for t in tpl.tasks]
                 if vary is not None:
                     vary(i, case, instance, tasks)
                 rows[0].append(case)

@@ -115,3 +115,14 @@ def test_a_pool_step_taken_before_the_offer_is_sent_is_not_offered(case_id):
     claim_task(user("a_handler1"), lead.id)
     assert offer_pending_tasks() == 0  # already taken: nobody is told it is waiting
     assert not notes("a_handler2", "offered")
+
+
+def test_the_pending_offer_is_a_mark_on_the_step_cleared_once_told(case_id):
+    """The start marks the pool step in its own row (no extra statement); telling clears the mark,
+    so a second pass tells nobody twice."""
+    lead = open_task(case_id, "register_lead")
+    assert lead.offer_pending is True
+    assert offer_pending_tasks() == 1
+    assert open_task(case_id, "register_lead").offer_pending is False
+    assert offer_pending_tasks() == 0
+    assert len(notes("a_handler2", "offered")) == 1

@@ -75,3 +75,43 @@ def test_the_task_page_saves_and_restores_the_draft(app, page_task_id):
     assert client.post(f"/tasks/{task_id}/draft", data={"facts": "伪造"}).status_code == 400
     client.post(f"/tasks/{task_id}/draft", data={"csrf_token": csrf(page), "discard": "1"})
     assert "当场检查发现未公示营业执照" not in client.get(f"/tasks/{task_id}").get_data(as_text=True)
+
+
+def _statements_during(action) -> list[str]:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, params, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_only_a_task_with_a_draft_sends_the_delete_of_its_drafts(ctx, people, mini, frozen):
+    """The draft flag on the task spares every completion without a draft the DELETE; a task with one
+    (and one whose only draft was discarded) still clears them."""
+    from engine.models import Task
+    from engine.runtime.task_drafts import discard_draft
+
+    plain, drafted, discarded = open_claimed(), open_claimed(), open_claimed()
+    save_draft(user("a_handler1"), drafted, {"facts": "暂存的事实"})
+    save_draft(user("a_handler2"), drafted, {"facts": "协办的草稿"})
+    save_draft(user("a_handler1"), discarded, {"facts": "放弃的草稿"})
+    discard_draft(user("a_handler1"), discarded)
+    assert [db.session.get(Task, t).has_draft for t in (plain, drafted, discarded)] == [False, True, True]
+    data = {"facts": "经营场所未公示营业执照", "proposed_fine": 20000}
+
+    def deletes(task: str) -> list[str]:
+        sent = _statements_during(lambda: complete_task(user("a_handler1"), task, data))
+        return [s for s in sent if s.lstrip().upper().startswith("DELETE") and "task_draft" in s]
+
+    assert deletes(plain) == []
+    assert len(deletes(drafted)) == 1
+    assert len(deletes(discarded)) == 1
+    assert db.session.scalars(select(TaskDraft)).all() == []

@@ -16,9 +16,9 @@ from engine.admin.delivery import SECURITY, preference, set_preference, settings
 from engine.admin.time_limits import missing_years
 from engine.db.session import writing
 from engine.errors import Forbidden, InvalidInput
-from engine.models import Notification, Task, TaskOfferPending, db
+from engine.models import Notification, Task, db
 from engine.policy.permissions import ADMINISTRATOR, UNIT_HEAD
-from engine.runtime.assignment import offer_pending_tasks
+from engine.runtime.assignment import OFFER_PENDING, offer_pending_tasks
 
 from .security import id_arg
 
@@ -60,7 +60,7 @@ def _counts(user_id: int) -> Any:
     own = select(func.count().label("open"), func.coalesce(func.sum(case((mine.c.due_at <= clock.now(), 1), else_=0)), 0)
                  .label("overdue")).select_from(mine).subquery()  # the officer's open tasks read once for both counts
     return select(own.c.open, own.c.overdue, select(func.count()).select_from(unread).scalar_subquery(),
-                  exists(select(TaskOfferPending.task_id))).select_from(own)
+                  exists(select(Task.id).where(OFFER_PENDING))).select_from(own)
 
 
 @bp.get("/notifications")

@@ -1,9 +1,11 @@
 """Pending-work tables: keys a command queues with its COMMIT, worked off later in small batches.
 
-Why: some follow-up work (the case-search rows, the pool offers) would need reads inside the command,
-and a read pushes the write-behind queue out before the pipelined COMMIT. The command queues a key
-instead (one inline insert-or-ignore, sent with the COMMIT); a reader or the scheduler takes the keys
-and does the work. The two halves live here once, for every such table.
+Why: some follow-up work (the case-search rows) would need reads inside the command, and a read
+pushes the write-behind queue out before the pipelined COMMIT. The command queues a key instead (one
+inline insert-or-ignore, sent with the COMMIT); a reader or the scheduler takes the keys and does
+the work. The two halves live here once, for every such table. (Where the command writes a row of
+the key anyway, a flag on that row costs nothing more: a pool step's pending offer is
+``task.offer_pending``.)
 """
 
 from __future__ import annotations

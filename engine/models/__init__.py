@@ -12,7 +12,7 @@ from engine.models.document import Document, DocumentService, DocumentTemplate, 
 from engine.models.draft import Draft
 from engine.models.evidence import Evidence, UploadSession
 from engine.models.form_number import FormNumber, FormNumberRange
-from engine.models.notification import DeliverySettings, Notification, NotificationPreference, TaskOfferPending
+from engine.models.notification import DeliverySettings, Notification, NotificationPreference
 from engine.models.org import WHOLE_USER, ApiToken, Credential, OrgUnit, Role, User, user_role
 from engine.models.publication import Publication
 from engine.models.recusal import Recusal
@@ -63,7 +63,6 @@ __all__ = [
     "ReviewSettings",
     "Role",
     "Task",
-    "TaskOfferPending",
     "TaskDraft",
     "TimeLimit",
     "UploadSession",

@@ -116,6 +116,8 @@ class Task(db.Model):
         # found without reading the unit's other open steps (engine/queries/inbox.py available_only).
         Index("ix_task_open_separated", "unit_id", postgresql_where=text("status = 'open' AND separate_from IS NOT NULL"),
               sqlite_where=text("status = 'open' AND separate_from IS NOT NULL")),
+        # The pool steps whose offers are still to be made: a handful at any time, found at once.
+        Index("ix_task_offer_pending", "id", postgresql_where=text("offer_pending"), sqlite_where=text("offer_pending = 1")),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
@@ -147,6 +149,15 @@ class Task(db.Model):
     status: Mapped[str] = mapped_column(String(12))  # open | completed | cancelled
     completed_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # A pool step whose "可认领的新任务" notifications are still to be written. Telling every officer
+    # who may take it means reading the unit's officers, roles, credentials and the case's
+    # designations, which would double the cost of a case start; the step is marked in its own
+    # INSERT instead, and the next page view, the scheduler or the digest tells them
+    # (engine/runtime/assignment.offer_pending_tasks).
+    offer_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Someone parked a 暂存 draft on this step: its completion then deletes the drafts (and only
+    # then: a completion without drafts sends no DELETE).
+    has_draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     case: Mapped[Case] = relationship(lazy="joined")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")

@@ -67,16 +67,3 @@ class DeliverySettings(db.Model):
     webhook_secret: Mapped[str] = mapped_column(String(200), default="")
     updated_by: Mapped[str] = mapped_column(String(80), default="")
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-
-
-class TaskOfferPending(db.Model):
-    """Pool steps whose "可认领的新任务" notifications are still to be written.
-
-    Why not at once: telling every officer who may take a step means reading the unit's officers,
-    roles, credentials and the case's designations, which would double the cost of every case start
-    and completion. The command queues the step's id with its COMMIT instead; the next page view, the
-    scheduler or the digest writes the notifications (engine/runtime/assignment.offer_pending_tasks).
-    """
-
-    __tablename__ = "task_offer_pending"
-    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -18,15 +18,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from engine import clock
-from engine.db import pending
 from engine.db.command import unit_of_work
 from engine.db.writebehind import defer
-from engine.models import WHOLE_USER, Case, Notification, Role, Task, TaskOfferPending, User, db
+from engine.models import WHOLE_USER, Case, Notification, Role, Task, User, db
 from engine.policy.access import HANDLER_ROLE, CaseFacts, case_facts, conflict_in_case, split_separation, standing
 from engine.record import audit
+
+# As the partial index ix_task_offer_pending states it, so that both databases use the index.
+OFFER_PENDING = Task.offer_pending == True  # noqa: E712 — "IS true" would not match the index predicate
 
 
 def route_new_tasks(rows: list[dict[str, Any]], case: Case, actor: str, now: dt.datetime, *, new_case: bool = False) -> None:
@@ -47,6 +49,7 @@ def route_new_tasks(rows: list[dict[str, Any]], case: Case, actor: str, now: dt.
     notes: list[dict[str, Any]] = []
     pool: list[dict[str, Any]] = []
     for row in rows:
+        row["offer_pending"] = False  # every row names it: the rows are inserted in one statement
         lead = next((u for u in handlers if _may_take(u, row, facts, today) is None), None) if row["role"] == HANDLER_ROLE else None
         if lead is None:
             pool.append(row)
@@ -59,8 +62,8 @@ def route_new_tasks(rows: list[dict[str, Any]], case: Case, actor: str, now: dt.
             if other.id != lead.id:
                 _notify(notes, other.id, case, row, "co_handler",
                         f"新任务：{row['name']}（{case.case_number}）已分派给主办承办人 {_name(lead)}，您作为协办承办人可接手办理", now)
-    if pool:  # told by offer_pending_tasks, after the commit: reading every officer here would double a start's cost
-        pending.queue(TaskOfferPending.__table__.c.task_id, [row["id"] for row in pool])
+    for row in pool:  # told by offer_pending_tasks, after the commit: reading every officer here would double a start's cost
+        row["offer_pending"] = True
     if notes:
         defer(_NOTIFY, notes)  # one statement for all, queued with the commit: nobody reads them before it
 
@@ -71,11 +74,13 @@ def offer_pending_tasks(limit: int = 1_000) -> int:
     Called before the header's counters are read, by the scheduler and before an e-mail digest, so an
     officer sees the offer on their next page. A step already taken or gone by then is not offered.
     """
-    key = TaskOfferPending.__table__.c.task_id
-    if not pending.any_pending(key):
-        return 0
+    if db.session.execute(select(Task.id).where(OFFER_PENDING).limit(1)).first() is None:
+        return 0  # the usual answer, from the partial index: no write lock taken
     with unit_of_work():
-        ids = pending.take(key, limit)
+        query = select(Task.id).where(OFFER_PENDING).order_by(Task.id).limit(limit)
+        if db.session.connection().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)  # two workers never offer the same step twice
+        ids = list(db.session.scalars(query))
         tasks = list(db.session.scalars(select(Task).where(Task.id.in_(ids), Task.status == "open",
                                                             Task.assignee_id.is_(None)))) if ids else []
         cases = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_({t.case_id for t in tasks})))}
@@ -91,7 +96,8 @@ def offer_pending_tasks(limit: int = 1_000) -> int:
                     _notify(notes, user.id, case, row, "offered", f"可认领的新任务：{task.name}（{case.case_number}）", now)
         if notes:
             db.session.execute(insert(Notification.__table__), notes)
-        pending.done(key, ids)
+        if ids:
+            db.session.execute(update(Task).where(Task.id.in_(ids)).values(offer_pending=False))
     return len(tasks)
 
 

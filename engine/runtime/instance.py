@@ -218,7 +218,8 @@ def sync_tasks(session: Session, now: dt.datetime, ready_tasks: list[SpiffTask] 
     for row in db.session.scalars(select(Task).where(Task.id.in_(withdrawn))) if withdrawn else ():
         row.status = "cancelled"
         row.completed_at = now
-        clear_drafts(row.id)
+        if row.has_draft:
+            clear_drafts(row.id)
         audit.record("task.cancelled", session.actor, {"task": row.name, "bpmn_id": row.bpmn_id},
                      case_id=case.id, instance_id=instance.id, task_id=row.id)
     for task_id, task in ready.items():

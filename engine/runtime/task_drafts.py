@@ -35,6 +35,8 @@ def save_draft(actor: User, task_id: str, data: dict[str, Any]) -> TaskDraft:
         raise InvalidInput("暂存的内容无法保存：请检查填写的内容 (the draft is not plain JSON)") from exc
     if size > MAX_DRAFT_BYTES:
         raise InvalidInput(f"暂存内容过大（{size // 1024} KB，上限 {MAX_DRAFT_BYTES // 1024} KB）：请精简后再暂存 (draft too large)")
+    if not task.has_draft:
+        task.has_draft = True  # the completion then deletes the drafts (engine/models/case.py)
     draft = db.session.get(TaskDraft, (task.id, actor.id))
     if draft is None:
         draft = TaskDraft(task_id=task.id, user_id=actor.id, data=data, saved_at=clock.now())
@@ -56,6 +58,7 @@ def discard_draft(actor: User, task_id: str) -> None:
 
 def clear_drafts(task_id: str, user_id: int | None = None) -> None:
     """Inside the caller's transaction: a completed task's drafts (every officer's) go with it.
+    Callers ending a task call it only for a task marked ``has_draft``.
 
     Queued with the commit (write-behind): nobody inspects what it deletes, and a synchronous
     statement here would also push the completion's own writes out early, one round trip each."""

@@ -130,7 +130,8 @@ def complete_task(actor: User, task_id: str, data: dict[str, Any], version: int 
     task.assignee = actor
     task.completed_by = actor.id
     task.completed_at = now
-    clear_drafts(task.id)  # 暂存: work in progress ends with the task
+    if task.has_draft:
+        clear_drafts(task.id)  # 暂存: work in progress ends with the task
     audit.record("task.completed", actor.username, {"task": task.name, "bpmn_id": task.bpmn_id, "data": data},
                  case_id=task.case_id, instance_id=instance.id, task_id=task.id)
     document = produce_document(actor, task, instance, spiff_task, data)  # the task's 执法文书, numbered in this transaction
