@@ -85,3 +85,20 @@ def test_requests_reuse_the_prepared_statements_of_their_connection(app: Any, ct
         prepared = _prepared(conn)
         db.session.remove()
     assert any("WHERE task.id = $1" in s for s in prepared)
+
+
+def test_behind_a_pooler_that_cannot_carry_them_nothing_is_prepared(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ZHIFA_PG_PREPARED_STATEMENTS=0`` (PgBouncer in transaction mode before 1.21): never prepared."""
+    from webui import create_app
+
+    with app.app_context():
+        _postgres_only()
+        url = db.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("ZHIFA_PG_PREPARED_STATEMENTS", "0")
+    pooled = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x"})
+    with pooled.app_context():
+        with db.engine.connect() as conn:
+            for _ in range(7):
+                conn.execute(select(Task.id).where(Task.id == "missing")).all()
+            assert _prepared(conn) == set()
+        db.engine.dispose()

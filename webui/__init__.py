@@ -40,6 +40,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    elif os.environ.get("ZHIFA_PG_PREPARED_STATEMENTS", "1") == "0":
+        # A connection pooler that hands each transaction another server connection (PgBouncer in
+        # transaction mode before 1.21) cannot carry prepared statements: never prepare then.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"prepare_threshold": None}}
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     db.init_app(app)
