@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import undefer
+from sqlalchemy.orm import selectinload, undefer
 
 from engine import clock
 from engine.db.command import command
@@ -84,9 +84,11 @@ def approve(actor: Actor, submission_id: int, comment: str = "") -> Deployment:
             details={"rule": "procedure.stale_submission", "submission": submission.id,
                      "base": submission.base_deployment_id, "latest": latest.id if latest else None})
     comment = (comment or "").strip()
+    files = {f.path: f.content for f in _files(submission)}  # read once: deployed, then compared with the drafts
+    bundle = Bundle(tuple(BundleFile(path, text.encode("utf-8")) for path, text in files.items()))
     try:
         deployment = store_and_activate(
-            submission_bundle(submission), person.username, submission.comment, author=submission.submitted_by,
+            bundle, person.username, submission.comment, author=submission.submitted_by,
             audit_data={"submission": submission.id, "submitted_by": submission.submitted_by, "approved_by": person.username})
     except DeploymentInvalid as exc:
         raise DeploymentInvalid(
@@ -94,7 +96,7 @@ def approve(actor: Actor, submission_id: int, comment: str = "") -> Deployment:
             "(re-validation at approval failed; nothing was deployed): " + exc.message, details=exc.details) from None
     submission.status, submission.decided_by, submission.decided_at = "approved", person.username, clock.now()
     submission.reason, submission.deployment_id = comment, deployment.id
-    cleared = _clear_deployed_drafts(submission)
+    cleared = _clear_deployed_drafts(files)
     audit.record("deployment.approved", person.username,
                  {"submission": submission.id, "deployment": deployment.id, "submitted_by": submission.submitted_by,
                   "comment": comment, "drafts_cleared": cleared})
@@ -132,7 +134,9 @@ def withdraw(actor: Actor, submission_id: int) -> DeploymentSubmission:
 # Reading
 # ---------------------------------------------------------------------------------------------------
 def submissions(status: str | None = None, submitted_by: str | None = None, limit: int = 100) -> list[DeploymentSubmission]:
-    query = select(DeploymentSubmission).order_by(DeploymentSubmission.id.desc()).limit(limit)
+    # Each row's file list is shown: read for all rows in one more statement, not one per row (contents stay deferred).
+    query = select(DeploymentSubmission).options(selectinload(DeploymentSubmission.files)) \
+        .order_by(DeploymentSubmission.id.desc()).limit(limit)
     if status:
         if status not in STATUSES:
             raise InvalidInput(f"status 须为 {'、'.join(STATUSES)} 之一 (unknown status)")
@@ -178,10 +182,6 @@ def submission_diff(submission: DeploymentSubmission) -> dict[str, Any]:
     return diff
 
 
-def submission_bundle(submission: DeploymentSubmission) -> Bundle:
-    return Bundle(tuple(BundleFile(f.path, f.content.encode("utf-8")) for f in _files(submission)))
-
-
 # ---------------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------------
@@ -218,9 +218,8 @@ def _files(submission: DeploymentSubmission) -> list[DeploymentSubmissionFile]:
                                    .options(undefer(DeploymentSubmissionFile.content)).order_by(DeploymentSubmissionFile.path)))
 
 
-def _clear_deployed_drafts(submission: DeploymentSubmission) -> list[str]:
-    """Drafts whose text is now deployed; a draft edited after the submission stays a draft."""
-    deployed = {f.path: f.content for f in _files(submission)}
+def _clear_deployed_drafts(deployed: dict[str, str]) -> list[str]:
+    """Drafts whose text is now deployed (``deployed``: path → text); a draft edited after the submission stays a draft."""
     paths = [d.path for d in db.session.scalars(select(Draft)) if deployed.get(d.path) == d.content]
     if paths:
         db.session.execute(delete(Draft).where(Draft.path.in_(paths)))

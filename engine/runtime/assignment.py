@@ -47,12 +47,12 @@ def route_new_tasks(rows: list[dict[str, Any]], case: Case, actor: str, now: dt.
     today = clock.today_shanghai()
     handlers = _users(facts.handler_order.get(case.id, []))
     notes: list[dict[str, Any]] = []
-    pool: list[dict[str, Any]] = []
     for row in rows:
-        row["offer_pending"] = False  # every row names it: the rows are inserted in one statement
         lead = next((u for u in handlers if _may_take(u, row, facts, today) is None), None) if row["role"] == HANDLER_ROLE else None
+        # A pool step is told by offer_pending_tasks, after the commit: reading every officer here would
+        # double a start's cost. Every row names the flag: the rows are inserted in one statement.
+        row["offer_pending"] = lead is None
         if lead is None:
-            pool.append(row)
             continue
         row["assignee_id"] = lead.id
         audit.record("task.assigned", actor, {"task": row["name"], "to": lead.username, "why": "designated_handler"},
@@ -62,8 +62,6 @@ def route_new_tasks(rows: list[dict[str, Any]], case: Case, actor: str, now: dt.
             if other.id != lead.id:
                 _notify(notes, other.id, case, row, "co_handler",
                         f"新任务：{row['name']}（{case.case_number}）已分派给主办承办人 {_name(lead)}，您作为协办承办人可接手办理", now)
-    for row in pool:  # told by offer_pending_tasks, after the commit: reading every officer here would double a start's cost
-        row["offer_pending"] = True
     if notes:
         defer(_NOTIFY, notes)  # one statement for all, queued with the commit: nobody reads them before it
 
@@ -77,13 +75,12 @@ def offer_pending_tasks(limit: int = 1_000) -> int:
     if db.session.execute(select(Task.id).where(OFFER_PENDING).limit(1)).first() is None:
         return 0  # the usual answer, from the partial index: no write lock taken
     with unit_of_work():
-        query = select(Task.id).where(OFFER_PENDING).order_by(Task.id).limit(limit)
+        query = select(Task).where(OFFER_PENDING).order_by(Task.id).limit(limit).execution_options(populate_existing=True)
         if db.session.connection().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)  # two workers never offer the same step twice
-        ids = list(db.session.scalars(query))
-        tasks = list(db.session.scalars(select(Task).where(Task.id.in_(ids), Task.status == "open",
-                                                            Task.assignee_id.is_(None)))) if ids else []
-        cases = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_({t.case_id for t in tasks})))}
+            query = query.with_for_update(skip_locked=True, of=Task)  # two workers never offer the same step twice
+        marked = list(db.session.scalars(query))
+        tasks = [t for t in marked if t.status == "open" and t.assignee_id is None]  # taken or gone meanwhile: not offered
+        cases = {t.case_id: t.case for t in tasks}  # joined with the task
         facts = case_facts(list(cases), steps_of=[t.case_id for t in tasks if t.separate_from])
         today, now, notes = clock.today_shanghai(), clock.now(), []
         holders: dict[tuple[int, str], list[User]] = {}
@@ -96,8 +93,8 @@ def offer_pending_tasks(limit: int = 1_000) -> int:
                     _notify(notes, user.id, case, row, "offered", f"可认领的新任务：{task.name}（{case.case_number}）", now)
         if notes:
             db.session.execute(insert(Notification.__table__), notes)
-        if ids:
-            db.session.execute(update(Task).where(Task.id.in_(ids)).values(offer_pending=False))
+        if marked:
+            db.session.execute(update(Task).where(Task.id.in_([t.id for t in marked])).values(offer_pending=False))
     return len(tasks)
 
 

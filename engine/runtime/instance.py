@@ -34,7 +34,7 @@ from engine.runtime.assignment import route_new_tasks
 from engine.runtime.case_clock import ClockRecorder, apply_events
 from engine.runtime.execution import SCRIPT_FUNCTIONS
 from engine.runtime.returns import Return, record_return, take_returns, void_refused
-from engine.runtime.task_drafts import clear_drafts
+from engine.runtime.task_drafts import end_drafts
 
 clock.install_spiff_clock()
 
@@ -218,8 +218,7 @@ def sync_tasks(session: Session, now: dt.datetime, ready_tasks: list[SpiffTask] 
     for row in db.session.scalars(select(Task).where(Task.id.in_(withdrawn))) if withdrawn else ():
         row.status = "cancelled"
         row.completed_at = now
-        if row.has_draft:
-            clear_drafts(row.id)
+        end_drafts(row)
         audit.record("task.cancelled", session.actor, {"task": row.name, "bpmn_id": row.bpmn_id},
                      case_id=case.id, instance_id=instance.id, task_id=row.id)
     for task_id, task in ready.items():

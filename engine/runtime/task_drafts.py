@@ -16,7 +16,7 @@ from engine import clock
 from engine.db.command import command
 from engine.db.writebehind import defer
 from engine.errors import Conflict, InvalidInput
-from engine.models import TaskDraft, User, db
+from engine.models import Task, TaskDraft, User, db
 from engine.policy.access import get_task
 
 MAX_DRAFT_BYTES = 256 * 1024  # far above any form; bounds what one officer can park in the database
@@ -35,8 +35,7 @@ def save_draft(actor: User, task_id: str, data: dict[str, Any]) -> TaskDraft:
         raise InvalidInput("暂存的内容无法保存：请检查填写的内容 (the draft is not plain JSON)") from exc
     if size > MAX_DRAFT_BYTES:
         raise InvalidInput(f"暂存内容过大（{size // 1024} KB，上限 {MAX_DRAFT_BYTES // 1024} KB）：请精简后再暂存 (draft too large)")
-    if not task.has_draft:
-        task.has_draft = True  # the completion then deletes the drafts (engine/models/case.py)
+    task.has_draft = True  # the task's end then deletes the drafts (end_drafts)
     draft = db.session.get(TaskDraft, (task.id, actor.id))
     if draft is None:
         draft = TaskDraft(task_id=task.id, user_id=actor.id, data=data, saved_at=clock.now())
@@ -56,16 +55,19 @@ def discard_draft(actor: User, task_id: str) -> None:
     clear_drafts(task_id, actor.id)
 
 
-def clear_drafts(task_id: str, user_id: int | None = None) -> None:
-    """Inside the caller's transaction: a completed task's drafts (every officer's) go with it.
-    Callers ending a task call it only for a task marked ``has_draft``.
+def end_drafts(task: Task) -> None:
+    """Inside the caller's transaction: a completed or withdrawn task's drafts (every officer's) go with it.
 
-    Queued with the commit (write-behind): nobody inspects what it deletes, and a synchronous
-    statement here would also push the completion's own writes out early, one round trip each."""
-    if user_id is None:
-        defer(_CLEAR_ALL, {"task": task_id})
-    else:
-        defer(_CLEAR_ONE, {"task": task_id, "user": user_id})
+    Only a task marked ``has_draft`` sends the DELETE; it is queued with the commit (write-behind):
+    nobody inspects what it deletes, and a synchronous statement here would also push the
+    completion's own writes out early, one round trip each."""
+    if task.has_draft:
+        defer(_CLEAR_ALL, {"task": task.id})
+
+
+def clear_drafts(task_id: str, user_id: int) -> None:
+    """One officer's draft, with the commit (as ``end_drafts``)."""
+    defer(_CLEAR_ONE, {"task": task_id, "user": user_id})
 
 
 _CLEAR_ALL = delete(TaskDraft.__table__).where(TaskDraft.__table__.c.task_id == bindparam("task"))

@@ -24,7 +24,7 @@ from engine.policy.permissions import require
 from engine.record import audit
 from engine.runtime.assignment import takes_over
 from engine.runtime.instance import find_task, lock_instance, open_session, save
-from engine.runtime.task_drafts import clear_drafts
+from engine.runtime.task_drafts import end_drafts
 
 ALREADY_HANDLED = "该任务已被他人处理 (already handled: someone else completed this task)"
 
@@ -130,8 +130,7 @@ def complete_task(actor: User, task_id: str, data: dict[str, Any], version: int 
     task.assignee = actor
     task.completed_by = actor.id
     task.completed_at = now
-    if task.has_draft:
-        clear_drafts(task.id)  # 暂存: work in progress ends with the task
+    end_drafts(task)  # 暂存: work in progress ends with the task
     audit.record("task.completed", actor.username, {"task": task.name, "bpmn_id": task.bpmn_id, "data": data},
                  case_id=task.case_id, instance_id=instance.id, task_id=task.id)
     document = produce_document(actor, task, instance, spiff_task, data)  # the task's 执法文书, numbered in this transaction
