@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from engine import clock
+from engine.admin.time_limits import UNIT_LABELS
 from engine.db.command import command
 from engine.deadlines.holidays import MAX_DAYS, MAX_HOURS, UNITS, load_seed_time_limits
 from engine.deadlines.limits import IDENTIFIER
@@ -33,7 +34,6 @@ from engine.policy.actor import Actor
 from engine.policy.permissions import require
 from engine.record import audit
 
-UNIT_NAMES = {"working_days": "工作日", "natural_days": "自然日", "hours": "小时"}
 # Column sizes of ``time_limit`` (engine/models/time_limit.py) and what a registry row can sensibly show.
 MAX_NAME, MAX_LEGAL_BASIS, MAX_DESCRIPTION, MAX_REASON = 120, 500, 2000, 500
 
@@ -168,7 +168,7 @@ def check_new_time_limit(fields: Mapping[str, Any]) -> NewTimeLimit:
     units = _units(fields.get("units"), unit, problem)
     bound_unit = _text(fields, "bound_unit") or unit
     if unit in UNITS and bound_unit != unit:
-        problem("bound_unit", f"法定范围须以默认期限的计算单位（{UNIT_NAMES[unit]}）计算",
+        problem("bound_unit", f"法定范围须以默认期限的计算单位（{UNIT_LABELS[unit]}）计算",
                 f"the bounds are counted in the default's unit ({unit})")
     ceiling = MAX_HOURS if unit == "hours" else MAX_DAYS
     amount = _whole(fields, "amount", 1, ceiling, problem)

@@ -53,7 +53,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 
-FIRST = "FIRST"
+FIRST_MATCH = ("UNIQUE", "FIRST", "PRIORITY")  # one row answers: the first matching rule in table order
 SINGLE_HIT = ("UNIQUE", "FIRST", "PRIORITY", "ANY")
 MULTIPLE_HIT = ("COLLECT", "RULE ORDER", "OUTPUT ORDER")
 POLICIES = SINGLE_HIT + MULTIPLE_HIT
@@ -76,7 +76,7 @@ class HitPolicyEngine(DMNEngine):
 
     def decide(self, task: Any) -> list[Any]:
         policy, _aggregation = split_policy(self.decision_table.hit_policy)
-        first_only = policy in ("UNIQUE", "FIRST", "PRIORITY")
+        first_only = policy in FIRST_MATCH
         matched = []
         for rule in self.decision_table.rules:
             if self._DMNEngine__check_rule(rule, task):  # SpiffWorkflow's own cell evaluation (name-mangled)
@@ -88,7 +88,7 @@ class HitPolicyEngine(DMNEngine):
     def result(self, task: Any) -> dict[str, Any]:
         policy, aggregation = split_policy(self.decision_table.hit_policy)
         matched = self.decide(task)
-        if policy in ("UNIQUE", "FIRST", "PRIORITY"):
+        if policy in FIRST_MATCH:
             return dict(matched[0].output_as_dict(task)) if matched else {}
         if policy == "ANY":
             return self._any(matched, task)

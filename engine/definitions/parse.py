@@ -43,7 +43,7 @@ BLOCKING = ("xml", "xsd", "limit")
 
 
 class BundleParser(DmnParserMixin, SpiffBpmnParser):
-    """SpiffBpmnParser whose business rule tasks honour the FIRST hit policy (hitpolicy.py)."""
+    """SpiffBpmnParser whose business rule tasks run every DMN hit policy (hitpolicy.py)."""
 
 
 @dataclass
@@ -83,7 +83,7 @@ def parse_bundle(bundle: Bundle) -> ParsedBundle:
     refused_decisions: set[str] = set()  # decisions of DMN files refused whole (their callers' errors follow from that)
     for f in bundle.of_kind("dmn"):
         root = _xml(f, parsed)
-        if root is not None and _within_bounds(f, root, total, parsed) and _xsd_ok(f, root, _dmn_validator(root), parsed):
+        if root is not None and _within_bounds(f, root, total, parsed) and _xsd_ok(f, root, dmn_validator(root), parsed):
             # Missing ids, several decisions, literal expressions (dmnshape.py): refused, or split one decision per tree.
             shape = check_dmn_shape(f.path, root)
             parsed.problems += shape
@@ -197,11 +197,6 @@ def _xml(f: BundleFile, parsed: ParsedBundle) -> Any:
         return None
     parsed.trees[f.path] = root
     return root
-
-
-def _dmn_validator(root: Any) -> BpmnValidator | None:
-    # DMN 1.1-1.3 with SpiffWorkflow's XSDs, 1.4 and 1.5 validated as 1.3 (dmnversions.py says why that is safe).
-    return dmn_validator(root)
 
 
 def _xsd_ok(f: BundleFile, root: Any, validator: BpmnValidator | None, parsed: ParsedBundle) -> bool:

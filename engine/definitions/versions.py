@@ -131,26 +131,15 @@ def deployment_bundle(deployment: Deployment) -> Bundle:
 
 def diff_deployments(from_id: int, to_id: int) -> DeploymentDiff:
     """Per file of either deployment: its status and, for changed files, the elements or fields that differ."""
-    old = {f.path: f for f in deployment_files(from_id)}
-    new = {f.path: f for f in deployment_files(to_id)}
-    files = []
-    for path in sorted(old.keys() | new.keys()):
-        a, b = old.get(path), new.get(path)
-        files.append(_diff_file(path, a, b, f"#{from_id}", f"#{to_id}"))
-    return DeploymentDiff(from_id, to_id, files)
+    return DeploymentDiff(from_id, to_id, _diff_files(deployment_files(from_id), deployment_files(to_id), f"#{from_id}", f"#{to_id}"))
 
 
 def diff_against(from_id: int | None, files: Iterable[Any], to_label: str) -> DeploymentDiff:
     """Per file: ``files`` (rows with path, kind, sha256, content — e.g. a submission's) against
     deployment ``from_id`` (``None``: an empty library, everything is added)."""
-    old = {f.path: f for f in deployment_files(from_id)} if from_id is not None else {}
-    new = {f.path: f for f in files}
+    old = deployment_files(from_id) if from_id is not None else []
     label = f"#{from_id}" if from_id is not None else "#0"
-    diffs = [_diff_file(path, old.get(path), new.get(path), label, to_label) for path in sorted(old.keys() | new.keys())]
-    for d in diffs:
-        if d.status == "added":  # a reviewer reads a new file whole
-            d.text_diff = text_diff("", new[d.path].content, f"{label}/{d.path}", f"{to_label}/{d.path}")
-    return DeploymentDiff(from_id or 0, 0, diffs)
+    return DeploymentDiff(from_id or 0, 0, _diff_files(old, files, label, to_label, whole_added=True))  # a reviewer reads a new file whole
 
 
 @command
@@ -211,7 +200,13 @@ def validate_files(uploads: Iterable[tuple[str, bytes]], replace_all: bool = Fal
 # ---------------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------------
-def _diff_file(path: str, a: Any, b: Any, from_label: str, to_label: str) -> FileDiff:
+def _diff_files(old_files: Iterable[Any], new_files: Iterable[Any], from_label: str, to_label: str,
+                whole_added: bool = False) -> list[FileDiff]:
+    old, new = {f.path: f for f in old_files}, {f.path: f for f in new_files}
+    return [_diff_file(path, old.get(path), new.get(path), from_label, to_label, whole_added) for path in sorted(old.keys() | new.keys())]
+
+
+def _diff_file(path: str, a: Any, b: Any, from_label: str, to_label: str, whole_added: bool = False) -> FileDiff:
     kind = (a or b).kind  # type: ignore[union-attr]
     if a is None or b is None:
         status = "added" if a is None else "removed"
@@ -225,7 +220,7 @@ def _diff_file(path: str, a: Any, b: Any, from_label: str, to_label: str) -> Fil
         _diff_form(result, old_text, new_text)
     else:
         _diff_xml(result, old_text, new_text)
-    if status == "changed":
+    if status == "changed" or (whole_added and status == "added"):
         result.text_diff = text_diff(old_text, new_text, f"{from_label}/{path}", f"{to_label}/{path}")
     return result
 
