@@ -8,13 +8,10 @@ with the CSRF token; the editors run in the browser and send text, never files t
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 from sqlalchemy import select
 
 from engine.definitions.bundle import safe_path
@@ -29,22 +26,13 @@ from engine.policy.roles import CREDENTIAL_KINDS, LANE_ROLES, TASK_PROPERTIES
 from engine.runtime.case_migration import MigrationPlan, migrate_cases, plan_migrations, running_cases
 
 from .formrender import display_value, fields_of
-from .security import id_arg
+from .security import id_arg, roles_required
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
-F = TypeVar("F", bound=Callable[..., Any])
 DESIGNER_ROLES = DESIGNERS
 
 
-def designer_required(fn: F) -> F:
-    @wraps(fn)
-    @login_required
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not g.user.has_role(*DESIGNER_ROLES):
-            abort(403)
-        return fn(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+designer_required = roles_required(*DESIGNER_ROLES)
 
 
 @bp.get("/")

@@ -8,13 +8,8 @@ or reject it. The rules (never one's own, never a stale one, re-validated) are t
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
-
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 
 from engine.definitions.review import (
     approve,
@@ -30,31 +25,21 @@ from engine.definitions.review_policy import review_setting, set_review_required
 from engine.errors import ZhifaError
 from engine.policy.permissions import DEPLOYMENT_REVIEWERS, DESIGNERS, allowed
 
+from .security import roles_required
+
 bp = Blueprint("review", __name__, url_prefix="/designer/reviews")
-F = TypeVar("F", bound=Callable[..., Any])
 
 
-def review_area(fn: F) -> F:
-    """Designers (their own submissions) and reviewers (everyone's)."""
-    @wraps(fn)
-    @login_required
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not g.user.has_role(*DESIGNERS, *DEPLOYMENT_REVIEWERS):
-            abort(403)
-        return fn(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+review_area = roles_required(*DESIGNERS, *DEPLOYMENT_REVIEWERS)  # designers: their own submissions; reviewers: everyone's
 
 
 @bp.get("/")
 @review_area
 def index() -> str:
     reviewer = g.user.has_role(*DEPLOYMENT_REVIEWERS)
-    pending = submission_views(submissions(status="pending"))
-    if not reviewer:
-        pending = [s for s in pending if s["submitted_by"] == g.user.username]
-    decided = [s for s in submission_views(submissions(submitted_by=None if reviewer else g.user.username, limit=30))
-               if s["status"] != "pending"]
+    whose = None if reviewer else g.user.username
+    pending = submission_views(submissions(status="pending", submitted_by=whose))
+    decided = [s for s in submission_views(submissions(submitted_by=whose, limit=30)) if s["status"] != "pending"]
     return render_template("designer/reviews.html", pending=pending, decided=decided, reviewer=reviewer,
                            setting=review_setting(), can_configure=allowed(g.user, "procedure.review_settings"))
 

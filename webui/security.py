@@ -9,11 +9,14 @@ Pages carry no inline script (CSP ``script-src 'self'``); Flask-Admin's own temp
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, abort, g, request
 from flask.json.provider import DefaultJSONProvider
+from flask_login import login_required
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
@@ -175,3 +178,21 @@ def safe_redirect(target: object, default: str) -> str:
     if parts.scheme or parts.netloc:
         return default
     return target
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """A page for the holders of any of ``roles``: the login page for nobody, 403 for other people."""
+    def decorate(fn: F) -> F:
+        @wraps(fn)
+        @login_required
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not g.user.has_role(*roles):
+                abort(403)
+            return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
