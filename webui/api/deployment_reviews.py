@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from sqlalchemy import select
 
 from engine.definitions.review import (
     STATUSES,
@@ -25,17 +24,21 @@ from engine.definitions.review import (
 )
 from engine.definitions.review_policy import review_setting, set_review_required
 from engine.errors import InvalidInput
-from engine.models import ActiveProcess, DeploymentSubmission, db
+from engine.models import DeploymentSubmission
 from engine.policy.permissions import ADMINISTRATORS, DEPLOYMENT_REVIEWERS, DESIGNERS
 
 from . import bp, current, json_body, roles_required, text_field
-from .present import iso
+from .present import deployment_summary, iso
 
 READERS = tuple(dict.fromkeys(DESIGNERS + DEPLOYMENT_REVIEWERS))
 
 
 def submission_json(submission: DeploymentSubmission) -> dict[str, Any]:
     return _dates(submission_view(submission))
+
+
+def _setting_json(setting: dict[str, Any]) -> dict[str, Any]:
+    return {**setting, "updated_at": iso(setting["updated_at"])}
 
 
 def _dates(view: dict[str, Any]) -> dict[str, Any]:
@@ -45,8 +48,7 @@ def _dates(view: dict[str, Any]) -> dict[str, Any]:
 @bp.get("/deployments/review")
 @roles_required(*READERS)
 def read_review_setting() -> dict[str, Any]:
-    setting = review_setting()
-    return {**setting, "updated_at": iso(setting["updated_at"])}
+    return _setting_json(review_setting())
 
 
 @bp.put("/deployments/review")
@@ -57,8 +59,7 @@ def update_review_setting() -> dict[str, Any]:
     if "required" not in body or body["required"] not in (True, False, None):
         raise InvalidInput("required 须为 true、false 或 null (required must be true, false or null)",
                            details=[{"field": "required", "message": "true | false | null"}])
-    setting = set_review_required(current(), body["required"])
-    return {**setting, "updated_at": iso(setting["updated_at"])}
+    return _setting_json(set_review_required(current(), body["required"]))
 
 
 @bp.get("/deployments/submissions")
@@ -81,9 +82,7 @@ def read_submission(submission_id: int) -> dict[str, Any]:
 def approve_submission(submission_id: int) -> tuple[dict[str, Any], int]:
     body = request.get_json(silent=True)
     deployment = approve(current(), submission_id, text_field(body if isinstance(body, dict) else {}, "comment"))
-    return {"id": deployment.id, "submission": submission_id, "status": "approved", "bundle_hash": deployment.bundle_hash,
-            "created_at": iso(deployment.created_at),
-            "active": {a.process_id: a.spec.deployment_id for a in db.session.scalars(_active())}}, 201
+    return {**deployment_summary(deployment), "submission": submission_id, "status": "approved"}, 201
 
 
 @bp.post("/deployments/submissions/<int:submission_id>/reject")
@@ -96,10 +95,6 @@ def reject_submission(submission_id: int) -> dict[str, Any]:
 @roles_required(*DESIGNERS)
 def withdraw_submission(submission_id: int) -> dict[str, Any]:
     return submission_json(withdraw(current(), submission_id))
-
-
-def _active() -> Any:
-    return select(ActiveProcess)
 
 
 def _openapi() -> None:

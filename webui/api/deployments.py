@@ -21,7 +21,7 @@ from engine.runtime.diagram import bpmn_source
 from ..security import MAX_ID, id_arg
 from . import bp, json_body, roles_required
 from .deployment_reviews import submission_json
-from .present import iso
+from .present import deployment_summary, iso
 
 
 def _is_id(value: object) -> bool:
@@ -61,8 +61,7 @@ def create_deployment() -> tuple[dict[str, Any], int]:
         return {**submission_json(submission), "review_required": True,
                 "location": url_for("api.read_submission", submission_id=submission.id)}, 202
     deployment = deploy_bundle(bundle, g.user, request.form.get("comment", ""))
-    return {"id": deployment.id, "bundle_hash": deployment.bundle_hash, "created_at": iso(deployment.created_at),
-            "active": {a.process_id: a.spec.deployment_id for a in db.session.scalars(select(ActiveProcess))}}, 201
+    return deployment_summary(deployment), 201
 
 
 @bp.get("/processes/<process_id>/xml")

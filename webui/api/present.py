@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import select
+
 from engine import clock
-from engine.models import AuditEvent, Case, ClockPause, Task, User
+from engine.models import ActiveProcess, AuditEvent, Case, ClockPause, Deployment, Task, User, db
 from engine.models.case import PARTY_FIELDS
 from engine.runtime.case_clock import days_left
 from engine.runtime.party import masked, missing_details
@@ -26,6 +28,12 @@ def deadline_badge(task: Task, now: dt.datetime | None = None) -> str:
     if task.warn_at is not None and task.warn_at <= now:
         return "near"
     return "normal"
+
+
+def deployment_summary(deployment: Deployment) -> dict[str, Any]:
+    """A new deployment and which deployment each process now runs (deploy, approve)."""
+    return {"id": deployment.id, "bundle_hash": deployment.bundle_hash, "created_at": iso(deployment.created_at),
+            "active": {a.process_id: a.spec.deployment_id for a in db.session.scalars(select(ActiveProcess))}}
 
 
 def task_summary(task: Task) -> dict[str, Any]:
