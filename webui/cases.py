@@ -88,10 +88,11 @@ class PageForm:
     procedures_of: dict[str, list[str]]  # facts field -> the startable procedures whose start form has it
 
 
-def start_form(user: User, procedure: str | None = None) -> PageForm:
+def start_form(user: User, procedure: str | None, procedures: list[tuple[str, str]]) -> PageForm:
     """The engine's start form (engine/queries/start_form.py: one rule for page and API) in the same
-    JSON Schema shape as task forms, labels in the user's language; the facts are ``procedure``'s."""
-    form = engine_start_form(user, procedure)
+    JSON Schema shape as task forms, labels in the user's language; the facts are ``procedure``'s.
+    ``procedures``: the startable ones, as the page has already read them."""
+    form = engine_start_form(user, procedure, procedures)
     facts = tuple(form.facts["properties"])
     procedures_of: dict[str, list[str]] = {}
     for pid, schema in form.facts_by_procedure.items():
@@ -337,7 +338,7 @@ def new() -> str | Response | tuple[str, int]:
     errors: dict[str, list[str]] = {}
     message = suggestion = None
     procedure = request.values.get("procedure", "")
-    form = start_form(user, procedure if procedure in dict(procedures) else None)  # the chosen procedure's facts
+    form = start_form(user, procedure if procedure in dict(procedures) else None, procedures)  # the chosen procedure's facts
     status = 200
     if request.method == "POST":
         values = parse_form(form.schema, request.form)
@@ -348,7 +349,7 @@ def new() -> str | Response | tuple[str, int]:
                 suggestion = suggest_procedure(str(party.get("party_type", "citizen")), facts)
                 procedure = suggestion.procedure
                 if procedure in dict(procedures):
-                    form = start_form(user, procedure)  # the suggested procedure's facts (what was typed stays)
+                    form = start_form(user, procedure, procedures)  # the suggested procedure's facts (what was typed stays)
             else:
                 if not procedure:
                     raise InvalidInput(_("请选择程序"), details=[{"field": "procedure", "message": _("必填")}])

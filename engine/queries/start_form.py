@@ -24,7 +24,7 @@ from engine.models import ActiveProcess, ProcessSpec, User, db
 from engine.policy.permissions import CASE_STARTERS
 from engine.runtime.cases import START_SCHEMA
 from engine.runtime.party import ID_TYPES
-from engine.runtime.start_facts import FACTS_SCHEMA, facts_schema, has_own_form
+from engine.runtime.start_facts import FACTS_SCHEMA, facts_schema
 
 # How the page draws each field of the engine's own schemas (labels of enum values in Chinese; the web
 # layer translates them). A procedure's start form carries its own widgets and labels.
@@ -82,9 +82,10 @@ class StartForm:
         }
 
 
-def start_form(user: User, procedure: str | None = None) -> StartForm:
-    """The start form; with ``procedure`` (a startable one, else NotFound) its facts are that procedure's."""
-    procedures = startable_procedures()
+def start_form(user: User, procedure: str | None = None, procedures: list[tuple[str, str]] | None = None) -> StartForm:
+    """The start form; with ``procedure`` (a startable one, else NotFound) its facts are that procedure's.
+    ``procedures``: the startable procedures, when the caller has read them already."""
+    procedures = startable_procedures() if procedures is None else procedures
     by_procedure = {pid: facts_of(pid) for pid, _ in procedures}
     if procedure is not None and procedure not in by_procedure:
         raise NotFound(f"没有可立案的程序“{procedure}” (no startable procedure {procedure!r})")
@@ -95,10 +96,10 @@ def start_form(user: User, procedure: str | None = None) -> StartForm:
 
 def facts_of(process_id: str) -> dict[str, Any]:
     """The facts part of ``process_id``'s start form as the page and the API present it."""
-    if has_own_form(process_id):
-        schema = {k: v for k, v in facts_schema(process_id).items() if k not in ("$schema", "$id")}
-        return _presented(schema, {})
-    return _presented(FACTS_SCHEMA, WIDGETS)
+    schema = facts_schema(process_id)
+    if schema is FACTS_SCHEMA:  # no start form of its own: the default facts, with their widgets
+        return _presented(FACTS_SCHEMA, WIDGETS)
+    return _presented({k: v for k, v in schema.items() if k not in ("$schema", "$id")}, {})
 
 
 def startable_procedures() -> list[tuple[str, str]]:
@@ -115,7 +116,7 @@ def _union(schemas: list[dict[str, Any]]) -> dict[str, Any]:
     for schema in schemas:
         for name, prop in schema.get("properties", {}).items():
             properties.setdefault(name, prop)
-    return {"type": "object", "properties": properties or copy.deepcopy(_presented(FACTS_SCHEMA, WIDGETS)["properties"])}
+    return {"type": "object", "properties": properties or _presented(FACTS_SCHEMA, WIDGETS)["properties"]}
 
 
 def _presented(schema: dict[str, Any], widgets: dict[str, dict[str, Any]]) -> dict[str, Any]:

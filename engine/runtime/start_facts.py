@@ -36,8 +36,3 @@ def facts_schema(process_id: str) -> dict[str, Any]:
     if described is None or described.start_form is None:
         return FACTS_SCHEMA
     return form_schema(reference().active[process_id].deployment_id, described.start_form)
-
-
-def has_own_form(process_id: str) -> bool:
-    described = procedure(process_id)
-    return described is not None and described.start_form is not None
