@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lxml import etree
-
 from engine.definitions.feel import expression_hint
+from engine.definitions.xmlnames import local_name
 from engine.policy.roles import LANE_ROLES
 
 TOOLS = {
@@ -44,7 +43,7 @@ def attribute_advice(owner: Any, qualified: str, value: str) -> str | None:
     local = qualified.split(":")[-1]
     if local in HARMLESS or (local == "calledElementBinding" and value in ("latest", "")):
         return None
-    owner_kind = _local(owner)
+    owner_kind = local_name(owner)
     if local in ("formKey", "formRef"):
         return _form_advice(qualified, value, owner_kind)
     if local in ("assignee", "candidateUsers", "candidateGroups", "owner"):
@@ -78,13 +77,13 @@ def attribute_advice(owner: Any, qualified: str, value: str) -> str | None:
 
 def element_advice(element: Any, qualified: str) -> str | None:
     """The message for a foreign extension element (a child of ``bpmn:extensionElements``)."""
-    local = _local(element)
+    local = local_name(element)
     owner = element.getparent().getparent() if element.getparent() is not None else None
-    owner_kind = _local(owner) if owner is not None else ""
+    owner_kind = local_name(owner) if owner is not None else ""
     if local in HARMLESS:
         return None
     if local == "properties":
-        pairs = [(p.get("name") or "", p.get("value") or "") for p in element if _local(p) == "property"]
+        pairs = [(p.get("name") or "", p.get("value") or "") for p in element if local_name(p) == "property"]
         written = "".join(f'<spiffworkflow:property name="{n}" value="{v}"/>' for n, v in pairs)
         return (f"{qualified} 不被读取：请改写为 <spiffworkflow:properties>{written}</spiffworkflow:properties>；"
                 f"zhifa 只认识用户任务的属性 form、time_limit 等和流程的属性 label、clock_key 等，其他名称会被拒绝 "
@@ -99,7 +98,7 @@ def element_advice(element: Any, qualified: str) -> str | None:
                 f"<spiffworkflow:postScript>（任务完成后）中；Java 类和外部作业无法运行 "
                 f"({qualified} listeners do not run: put Python in spiffworkflow:preScript / postScript)")
     if local in ("formData", "userTaskForm"):
-        fields = [f.get("id") for f in element.iter() if _local(f) == "formField" and f.get("id")]
+        fields = [f.get("id") for f in element.iter() if local_name(f) == "formField" and f.get("id")]
         listed = f"（字段：{', '.join(fields)}）" if fields else ""
         return (f"{qualified} 内嵌的表单不被读取：请把表单写成 forms/<表单名>.json（JSON Schema）{listed}，并在任务上写 "
                 f"{PROPERTY.format(name='form', value='<表单名>')} "
@@ -115,7 +114,7 @@ def element_advice(element: Any, qualified: str) -> str | None:
         return (f"{qualified} 不被读取：zhifa 按办理期限排列待办任务；请删除 "
                 f"({qualified} is not read: tasks are ordered by deadline; remove it)")
     if local == "taskHeaders" and owner_kind == "userTask":
-        pairs = [(h.get("key") or "", h.get("value") or "") for h in element if _local(h) == "header"]
+        pairs = [(h.get("key") or "", h.get("value") or "") for h in element if local_name(h) == "header"]
         written = "".join(f'<spiffworkflow:property name="{k}" value="{v}"/>' for k, v in pairs)
         return (f"{qualified} 不被读取：用户任务的属性请写成 <spiffworkflow:properties>{written}</spiffworkflow:properties> "
                 f"({qualified} is not read: write <spiffworkflow:properties>{written}</spiffworkflow:properties>)")
@@ -199,7 +198,7 @@ def _loop_advice(qualified: str) -> str:
 def _mapping_advice(element: Any, qualified: str) -> str:
     before, after = [], []
     for parameter in element:
-        kind = _local(parameter)
+        kind = local_name(parameter)
         target = parameter.get("name") or parameter.get("target") or ""
         source = parameter.get("source") if parameter.get("source") is not None else (parameter.text or "")
         hint = expression_hint(source)
@@ -221,7 +220,3 @@ def _generic(qualified: str) -> str:
             f"time_limit 等）、spiffworkflow:calledDecisionId、spiffworkflow:preScript/postScript 和 "
             f"spiffworkflow:instructionsForEndUser ({qualified} is another engine's extension that zhifa neither reads nor runs: "
             f"remove it)")
-
-
-def _local(element: Any) -> str:
-    return etree.QName(element).localname if element is not None and isinstance(element.tag, str) else ""

@@ -15,6 +15,7 @@ import ast
 from typing import Any
 
 from engine.definitions.problems import Problem
+from engine.definitions.xmlnames import local_name
 from engine.expressions import assigned_names
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -61,7 +62,7 @@ def _check_file(path: str, root: Any, forms: dict[str, dict[str, Any]]) -> list[
 
 def _values_set_by(task: Any, forms: dict[str, dict[str, Any]]) -> set[str]:
     """Names the task puts in task data; unknown kinds are given the benefit of the doubt."""
-    kind = _local(task)
+    kind = local_name(task)
     if kind == "scriptTask":
         script = task.find("bpmn:script", NS)
         try:
@@ -76,21 +77,16 @@ def _values_set_by(task: Any, forms: dict[str, dict[str, Any]]) -> set[str]:
 
 
 def _what_sets(task: Any) -> str:
-    return {"scriptTask": "脚本", "userTask": "表单"}.get(_local(task), "任务")
+    return {"scriptTask": "脚本", "userTask": "表单"}.get(local_name(task), "任务")
 
 
 def _how_to_set(task: Any, obj: str) -> str:
-    return {"scriptTask": f"在脚本中给 {obj} 赋值", "userTask": f"在表单中添加字段 {obj}"}.get(_local(task), f"设定 {obj}")
+    return {"scriptTask": f"在脚本中给 {obj} 赋值", "userTask": f"在表单中添加字段 {obj}"}.get(local_name(task), f"设定 {obj}")
 
 
 def _how_to_set_en(task: Any, obj: str) -> str:
-    return {"scriptTask": f"assign {obj} in the script", "userTask": f"add a field {obj} to the form"}.get(_local(task), f"set {obj}")
+    return {"scriptTask": f"assign {obj} in the script", "userTask": f"add a field {obj} to the form"}.get(local_name(task), f"set {obj}")
 
 
 def _name(task: Any) -> str:
     return str(task.get("name") or task.get("id"))
-
-
-def _local(node: Any) -> str:
-    tag = node.tag
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""

@@ -29,10 +29,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from lxml import etree
-
 from engine.definitions.dmnpolicy import feel_problems, policy_problems
 from engine.definitions.problems import Problem
+from engine.definitions.xmlnames import local_name
 from engine.expressions import RestrictedEnvironment
 
 PLACEHOLDER = "dmninputexpr"  # the name SpiffWorkflow's DMNEngine substitutes for "?"
@@ -46,7 +45,7 @@ def check_decision_tables(path: str, root: Any) -> list[Problem]:
     """Problems of every decision table in one DMN file (its lxml root, with source lines)."""
     problems: list[Problem] = []
     for element in root.iter():
-        if _local(element) == "decisionTable":
+        if local_name(element) == "decisionTable":
             problems += _check_table(path, element)
     return problems
 
@@ -107,19 +106,19 @@ def _check_table(path: str, table: Any) -> list[Problem]:
 
 
 def _read(table: Any) -> tuple[list[_Column], list[_Rule]]:
-    inputs = [child for child in table if _local(child) == "input"]
-    rule_elements = [child for child in table if _local(child) == "rule"]
+    inputs = [child for child in table if local_name(child) == "input"]
+    rule_elements = [child for child in table if local_name(child) == "rule"]
     rules = []
     for number, element in enumerate(rule_elements, start=1):
-        cells = [_cell_text(entry) for entry in element if _local(entry) == "inputEntry"]
-        description = next((child.text or "" for child in element if _local(child) == "description"), "")
-        outputs = tuple(" ".join((_cell_text(entry) or "").split()) for entry in element if _local(entry) == "outputEntry")
+        cells = [_cell_text(entry) for entry in element if local_name(entry) == "inputEntry"]
+        description = next((child.text or "" for child in element if local_name(child) == "description"), "")
+        outputs = tuple(" ".join((_cell_text(entry) or "").split()) for entry in element if local_name(entry) == "outputEntry")
         rules.append(_Rule(number, element.get("id") or "", description.strip(), element.sourceline,
                            cells + [None] * (len(inputs) - len(cells)), outputs))
     columns = []
     for index, element in enumerate(inputs):
-        expression = next((child for child in element if _local(child) == "inputExpression"), None)
-        text = next((child.text or "" for child in expression if _local(child) == "text"), "") if expression is not None else ""
+        expression = next((child for child in element if local_name(child) == "inputExpression"), None)
+        text = next((child.text or "" for child in expression if local_name(child) == "text"), "") if expression is not None else ""
         type_ref = (expression.get("typeRef") if expression is not None else "") or ""
         label = element.get("label") or text.strip() or f"第 {index + 1} 列"
         columns.append(_Column(label, type_ref.lower(), _samples([r.cells[index] for r in rules], type_ref.lower())))
@@ -127,7 +126,7 @@ def _read(table: Any) -> tuple[list[_Column], list[_Rule]]:
 
 
 def _cell_text(entry: Any) -> str | None:
-    text = next((child.text or "" for child in entry if _local(child) == "text"), "").strip()
+    text = next((child.text or "" for child in entry if local_name(child) == "text"), "").strip()
     return None if text in ("", "-") else text
 
 
@@ -256,7 +255,3 @@ def _show(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return repr(value) if isinstance(value, str) else str(value)
-
-
-def _local(element: Any) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from lxml import etree
-
 from engine.definitions.feel import cell_hint, expression_hint, hint_message
 from engine.definitions.hitpolicy import AGGREGATIONS, ORDERED_BY_OUTPUT, POLICIES, literal_list, output_priorities
 from engine.definitions.problems import Problem
+from engine.definitions.xmlnames import local_name
 
 _POLICY_NAMES = ("UNIQUE（唯一命中）、FIRST（首条命中）、PRIORITY（按输出值优先级）、ANY（命中规则输出须相同）、"
                  "COLLECT（收集全部，可加 SUM/MIN/MAX/COUNT 汇总）、RULE ORDER（按规则顺序列出）、OUTPUT ORDER（按输出值优先级列出）")
@@ -34,8 +33,8 @@ def policy_problems(path: str, table: Any, name: str) -> list[Problem]:
     """Problems of one ``decisionTable`` element under its hit policy and aggregation."""
     policy = (table.get("hitPolicy") or "UNIQUE").upper()
     aggregation = (table.get("aggregation") or "").upper()
-    outputs = [child for child in table if _local(child) == "output"]
-    rules = [child for child in table if _local(child) == "rule"]
+    outputs = [child for child in table if local_name(child) == "output"]
+    rules = [child for child in table if local_name(child) == "rule"]
 
     def at(message: str, element: Any = table) -> Problem:
         return Problem(path, f"决策表「{name}」{message}", line=element.sourceline, element=element.get("id"), kind="lint")
@@ -108,24 +107,24 @@ def _identifier(text: str) -> str:
 def feel_problems(path: str, table: Any) -> list[Problem]:
     """FEEL/JUEL in the table's input expressions, input cells and output cells."""
     problems = []
-    inputs = [child for child in table if _local(child) == "input"]
+    inputs = [child for child in table if local_name(child) == "input"]
     expressions = []
     for item in inputs:
-        expression = next((child for child in item if _local(child) == "inputExpression"), None)
+        expression = next((child for child in item if local_name(child) == "inputExpression"), None)
         text = _text(expression) if expression is not None else ""
         expressions.append(text)
         hint = expression_hint(text) if text else None
         if hint is not None:
             problems.append(Problem(path, hint_message(hint, text, "input"), line=expression.sourceline,
                                     element=item.get("id"), kind="expression"))
-    for rule in (child for child in table if _local(child) == "rule"):
-        for index, entry in enumerate(e for e in rule if _local(e) == "inputEntry"):
+    for rule in (child for child in table if local_name(child) == "rule"):
+        for index, entry in enumerate(e for e in rule if local_name(e) == "inputEntry"):
             text = _text(entry)
             hint = cell_hint(text, expressions[index] if index < len(expressions) else "")
             if hint is not None:
                 problems.append(Problem(path, hint_message(hint, text, "cell"), line=entry.sourceline,
                                         element=rule.get("id"), kind="expression"))
-        for entry in (e for e in rule if _local(e) == "outputEntry"):
+        for entry in (e for e in rule if local_name(e) == "outputEntry"):
             text = _text(entry)
             hint = expression_hint(text) if text else None
             if hint is not None:
@@ -140,13 +139,9 @@ def _literal_output(rule: Any, index: int) -> Any:
 
 
 def _output_text(rule: Any, index: int) -> str:
-    entries = [e for e in rule if _local(e) == "outputEntry"]
+    entries = [e for e in rule if local_name(e) == "outputEntry"]
     return _text(entries[index]) if index < len(entries) else ""
 
 
 def _text(element: Any) -> str:
-    return next((child.text or "" for child in element if _local(child) == "text"), "").strip()
-
-
-def _local(element: Any) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+    return next((child.text or "" for child in element if local_name(child) == "text"), "").strip()

@@ -16,6 +16,7 @@ import copy
 from typing import Any
 
 from engine.definitions.problems import Problem
+from engine.definitions.xmlnames import local_name
 
 # Parts SpiffWorkflow reads by id (DMNParser), with what a designer calls them.
 _NEEDS_ID = {"decision": "决策 decision", "decisionTable": "决策表 decisionTable", "input": "输入列 input",
@@ -31,7 +32,7 @@ def check_dmn_shape(path: str, root: Any) -> list[Problem]:
         problems.append(Problem(path, "DMN 文件中没有决策 decision：请至少定义一个含决策表的决策 (the DMN file defines no "
                                       "decision: add a decision with a decision table)", line=root.sourceline, kind="reference"))
     for node in root.iter():
-        kind = _local(node)
+        kind = local_name(node)
         if kind in _NEEDS_ID and _in_dmn(node, root) and not (node.get("id") or "").strip():
             owner = _nearest_id(node.getparent()) if node.getparent() is not None else None
             where_zh, where_en = (f"（位于 {owner}）", f" (in {owner})") if owner else ("", "")
@@ -72,7 +73,7 @@ def split_decisions(root: Any) -> list[Any]:
 
 
 def _children(node: Any, kind: str) -> list[Any]:
-    return [child for child in node if _local(child) == kind]
+    return [child for child in node if local_name(child) == kind]
 
 
 def _tag(root: Any, kind: str) -> str:
@@ -81,7 +82,7 @@ def _tag(root: Any, kind: str) -> str:
 
 
 def _in_dmn(node: Any, root: Any) -> bool:
-    return node.tag == _tag(root, _local(node))
+    return node.tag == _tag(root, local_name(node))
 
 
 def _nearest_id(node: Any) -> str | None:
@@ -90,8 +91,3 @@ def _nearest_id(node: Any) -> str | None:
             return str(node.get("id"))
         node = node.getparent()
     return None
-
-
-def _local(node: Any) -> str:
-    tag = node.tag
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""

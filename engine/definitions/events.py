@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.definitions.problems import Problem
+from engine.definitions.xmlnames import local_name
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NS = {"bpmn": BPMN}
@@ -22,7 +23,7 @@ _THROWING = ("intermediateThrowEvent", "endEvent")
 def check_events(trees: dict[str, Any]) -> list[Problem]:
     bpmn = {path: root for path, root in sorted(trees.items()) if path.endswith(".bpmn")}
     thrown = {_signal_name(root, d) for root in bpmn.values() for d in root.iter(f"{{{BPMN}}}signalEventDefinition")
-              if _local(d.getparent()) in _THROWING}
+              if local_name(d.getparent()) in _THROWING}
     problems = []
     for path, root in bpmn.items():
         for definition in root.iter(f"{{{BPMN}}}conditionalEventDefinition"):
@@ -35,7 +36,7 @@ def check_events(trees: dict[str, Any]) -> list[Problem]:
         for definition in root.iter(f"{{{BPMN}}}signalEventDefinition"):
             event = definition.getparent()
             name = _signal_name(root, definition)
-            if _local(event) in _THROWING or name in thrown:
+            if local_name(event) in _THROWING or name in thrown:
                 continue
             problems.append(Problem(
                 path, f"事件“{_name(event)}”等待信号“{name}”，但本部署中没有任何事件发出它，zhifa 也不能从外部发送信号："
@@ -58,8 +59,3 @@ def _signal_name(root: Any, definition: Any) -> str:
 
 def _name(event: Any) -> str:
     return str(event.get("name") or event.get("id"))
-
-
-def _local(node: Any) -> str:
-    tag = node.tag
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""

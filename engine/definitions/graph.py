@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from engine.definitions.problems import Problem
+from engine.definitions.xmlnames import local_name
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NS = {"bpmn": BPMN}
@@ -37,8 +38,8 @@ def check_graphs(trees: dict[str, Any]) -> list[Problem]:
 
 
 def _check_scope(path: str, scope: Any) -> list[Problem]:
-    nodes = {n.get("id"): n for n in scope if _local(n) in _NODES and n.get("id") and not _exempt(n)}
-    if not nodes or _local(scope) == "adHocSubProcess":  # ad-hoc activities need no flows
+    nodes = {n.get("id"): n for n in scope if local_name(n) in _NODES and n.get("id") and not _exempt(n)}
+    if not nodes or local_name(scope) == "adHocSubProcess":  # ad-hoc activities need no flows
         return []
     succ: dict[str, set[str]] = {i: set() for i in nodes}
     pred: dict[str, set[str]] = {i: set() for i in nodes}
@@ -58,19 +59,19 @@ def _check_scope(path: str, scope: Any) -> list[Problem]:
             incoming[target] += 1
     catches: dict[str, list[str]] = {}
     for node_id, node in nodes.items():
-        if _local(node) == "boundaryEvent":
+        if local_name(node) == "boundaryEvent":
             link(node.get("attachedToRef"), node_id)
-        elif _local(node) == "intermediateCatchEvent":
+        elif local_name(node) == "intermediateCatchEvent":
             for definition in node.findall("bpmn:linkEventDefinition", NS):
                 catches.setdefault(definition.get("name") or "", []).append(node_id)
     for node_id, node in nodes.items():
-        if _local(node) == "intermediateThrowEvent":
+        if local_name(node) == "intermediateThrowEvent":
             for definition in node.findall("bpmn:linkEventDefinition", NS):
                 for target in catches.get(definition.get("name") or "", []):
                     link(node_id, target)
 
-    starts = [i for i, n in nodes.items() if _local(n) == "startEvent"] or [i for i in nodes if not pred[i]]
-    ends = [i for i, n in nodes.items() if _local(n) == "endEvent"]
+    starts = [i for i, n in nodes.items() if local_name(n) == "startEvent"] or [i for i in nodes if not pred[i]]
+    ends = [i for i, n in nodes.items() if local_name(n) == "endEvent"]
     reached = _closure(starts, succ)
     alive = _closure(ends, pred)
     problems = []
@@ -98,7 +99,7 @@ def _starved_joins(path: str, nodes: dict[str, Any], pred: dict[str, set[str]], 
     join the branches of an exclusive gateway with a parallel one."""
     problems = []
     for node_id, node in nodes.items():
-        if _local(node) != "parallelGateway" or incoming[node_id] < 2:
+        if local_name(node) != "parallelGateway" or incoming[node_id] < 2:
             continue
         before = _closure(pred[node_id], pred)
         if len(starts) > 1 or any(_splits(nodes[n], outgoing[n]) for n in before):
@@ -113,7 +114,7 @@ def _starved_joins(path: str, nodes: dict[str, Any], pred: dict[str, set[str]], 
 
 
 def _splits(node: Any, outgoing: int) -> bool:
-    kind = _local(node)
+    kind = local_name(node)
     if kind == "boundaryEvent":
         return node.get("cancelActivity") == "false"
     if kind in ("exclusiveGateway", "eventBasedGateway"):
@@ -124,7 +125,7 @@ def _splits(node: Any, outgoing: int) -> bool:
 def _exempt(node: Any) -> bool:
     if node.get("triggeredByEvent") == "true" or node.get("isForCompensation") == "true":
         return True
-    return _local(node) == "boundaryEvent" and node.find("bpmn:compensateEventDefinition", NS) is not None
+    return local_name(node) == "boundaryEvent" and node.find("bpmn:compensateEventDefinition", NS) is not None
 
 
 def _closure(seeds: Iterable[str], edges: dict[str, set[str]]) -> set[str]:
@@ -136,8 +137,3 @@ def _closure(seeds: Iterable[str], edges: dict[str, set[str]]) -> set[str]:
                 seen.add(nxt)
                 todo.append(nxt)
     return seen
-
-
-def _local(node: Any) -> str:
-    tag = node.tag
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""

@@ -53,6 +53,8 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 
+from engine.definitions.xmlnames import local_name
+
 FIRST_MATCH = ("UNIQUE", "FIRST", "PRIORITY")  # one row answers: the first matching rule in table order
 SINGLE_HIT = ("UNIQUE", "FIRST", "PRIORITY", "ANY")
 MULTIPLE_HIT = ("COLLECT", "RULE ORDER", "OUTPUT ORDER")
@@ -160,7 +162,7 @@ def _nested(flat: dict[str, Any]) -> dict[str, Any]:
 def prepare_table(table: Any, root: Any) -> None:
     """Complete a parsed ``DecisionTable`` from its DMN file (lxml ``root``): the aggregation goes into
     the policy name, and PRIORITY / OUTPUT ORDER rules are put in output-priority order (in place)."""
-    element = next((e for e in root.iter() if _local(e) == "decisionTable" and e.get("id") == table.id), None)
+    element = next((e for e in root.iter() if local_name(e) == "decisionTable" and e.get("id") == table.id), None)
     if element is None:
         return
     policy, _ = split_policy(table.hit_policy)
@@ -176,10 +178,10 @@ def output_priorities(table_element: Any) -> dict[str, list[Any]]:
     """Each output's ``outputValues`` (highest priority first), by output id; outputs without one are left out."""
     priorities = {}
     for output in table_element:
-        if _local(output) != "output":
+        if local_name(output) != "output":
             continue
-        values = next((child for child in output if _local(child) == "outputValues"), None)
-        text = next((child.text or "" for child in values if _local(child) == "text"), "") if values is not None else ""
+        values = next((child for child in output if local_name(child) == "outputValues"), None)
+        text = next((child.text or "" for child in values if local_name(child) == "text"), "") if values is not None else ""
         listed = literal_list(text)
         if listed:
             priorities[output.get("id")] = listed
@@ -206,10 +208,6 @@ def rule_rank(entries: Iterable[Any], priorities: dict[str, list[Any]]) -> tuple
         value = literal_list(getattr(entry, "text", "") or "") if entry is not None else None
         rank.append(listed.index(value[0]) if value and len(value) == 1 and value[0] in listed else len(listed))
     return tuple(rank)
-
-
-def _local(element: Any) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
 
 
 class DmnParserMixin:

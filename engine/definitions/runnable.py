@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from engine.definitions.problems import Problem
+from engine.definitions.xmlnames import local_name
 from engine.policy.roles import LANE_ROLES
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
@@ -43,7 +44,7 @@ def check_runnable(path: str, root: Any) -> list[Problem]:
     """Every construct of one BPMN file that would not run in zhifa, located and with its fix."""
     problems = _non_executable(path, root)
     for node in root.iter(*(f"{{{NS['bpmn']}}}{kind}" for kind in _CHECKS)):
-        check = _CHECKS[_local(node)]
+        check = _CHECKS[local_name(node)]
         if check is not None:
             message = check(node)
             if message:
@@ -73,7 +74,7 @@ def _non_executable(path: str, root: Any) -> list[Problem]:
     for process in root.xpath("./bpmn:process", namespaces=NS):
         if process.get("isExecutable", "true") == "true":  # SpiffWorkflow's reading: absent is executable, "1" is not
             continue
-        if not any(_local(child) in _FLOW for child in process):
+        if not any(local_name(child) in _FLOW for child in process):
             continue  # an empty pool (another party's black box) has nothing to run
         name = process.get("name") or process.get("id")
         problems.append(Problem(
@@ -87,7 +88,7 @@ def _non_executable(path: str, root: Any) -> list[Problem]:
 
 
 def _nobody_can_do(node: Any) -> str:
-    kind = _local(node)
+    kind = local_name(node)
     return (f"{kind} 在 zhifa 中没有任何角色能办理，案件会停在这里：请改为位于角色泳道（{LANES}）内的用户任务 userTask，"
             f"或改为脚本任务 scriptTask (a bpmn:{kind} becomes a task no role can claim: make it a userTask inside one of the "
             f"role lanes {', '.join(LANE_ROLES)}, or a scriptTask)")
@@ -102,7 +103,7 @@ def _service(node: Any) -> str:
 def _message_task(node: Any) -> str:
     if node.get("messageRef") or node.xpath("./bpmn:messageEventDefinition", namespaces=NS):
         return ""
-    kind = _local(node)
+    kind = local_name(node)
     return (f"{kind} 没有指定消息 (messageRef)，运行时什么也不做：请指定消息，或改为用户任务 userTask / 脚本任务 scriptTask "
             f"(a {kind} without a message does nothing: give it a message, or make it a userTask or a scriptTask)")
 
@@ -123,7 +124,7 @@ def _data_problems(path: str, root: Any) -> list[Problem]:
     problems = []
     for store in root.xpath(".//bpmn:dataStore | .//bpmn:dataStoreReference", namespaces=NS):
         problems.append(Problem(
-            path, f"不支持数据存储 {_local(store)}“{store.get('name') or store.get('id')}”：请删除它及与之相连的数据关联，"
+            path, f"不支持数据存储 {local_name(store)}“{store.get('name') or store.get('id')}”：请删除它及与之相连的数据关联，"
                   "数据请保存在任务数据中（表单字段或脚本变量）(data stores are not supported: remove the data store and its "
                   "associations; keep values in task data, i.e. form fields or script variables)",
             line=store.sourceline, element=store.get("id"), kind="lint"))
@@ -138,7 +139,7 @@ def _data_problems(path: str, root: Any) -> list[Problem]:
         task = association.getparent()
         problems.append(Problem(
             path, f"任务“{task.get('name') or task.get('id')}”的数据关联 {association.get('id') or ''} 指向“{name}”，它不是数据对象引用 "
-                  f"dataObjectReference：请连到数据对象，或删除该关联 (the {_local(association)} of '{task.get('id')}' refers to "
+                  f"dataObjectReference：请连到数据对象，或删除该关联 (the {local_name(association)} of '{task.get('id')}' refers to "
                   f"'{name}', which is not a dataObjectReference: connect it to a data object or remove it)",
             line=association.sourceline, element=task.get("id"), kind="lint"))
     return problems
@@ -149,13 +150,13 @@ def _timer_problems(path: str, root: Any) -> list[Problem]:
     for timer in root.xpath(".//bpmn:timerEventDefinition", namespaces=NS):
         event = timer.getparent()
         where = f"定时器“{event.get('name') or event.get('id')}”"
-        specs = [child for child in timer if _local(child) in ("timeDate", "timeDuration", "timeCycle")]
-        if specs and _local(specs[0]) == "timeCycle":
+        specs = [child for child in timer if local_name(child) in ("timeDate", "timeDuration", "timeCycle")]
+        if specs and local_name(specs[0]) == "timeCycle":
             continue  # lint.py refuses cycles whatever they say
         if not specs:
             message = f"{where}没有设定时间：请填写 timeDuration 或 timeDate"
         elif not (specs[0].text or "").strip():
-            message = f"{where}的 {_local(specs[0])} 为空：请填写时间"
+            message = f"{where}的 {local_name(specs[0])} 为空：请填写时间"
         elif _BARE_ISO.fullmatch(specs[0].text.strip()):
             text = specs[0].text.strip()
             message = f"{where}的时间“{text}”须写成带引号的字符串 '{text}'（zhifa 把定时器内容当作表达式计算）"
@@ -166,8 +167,3 @@ def _timer_problems(path: str, root: Any) -> list[Problem]:
                   f"date-time as a quoted string, e.g. 'PT1H', 'P3D', '2027-01-01T09:00:00+08:00', or deadline('key', field))",
             line=(specs[0] if specs else timer).sourceline, element=event.get("id"), kind="lint"))
     return problems
-
-
-def _local(node: Any) -> str:
-    tag = node.tag
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
