@@ -20,6 +20,7 @@ from engine.models import Agency, OrgUnit, db
 from engine.models.agency import SETTINGS
 
 from .admin_access import AdminOnly
+from .i18n import field_errors
 
 # Help under each field: what the documents do with it.
 HELP = {
@@ -96,7 +97,7 @@ class AgenciesView(AdminOnly, BaseView):
 
     def _form(self, agency: Agency | None, values: dict[str, Any], error: ZhifaError | None) -> str:
         units = list(db.session.scalars(select(OrgUnit).order_by(OrgUnit.code)))
-        return self.render("admin_zf/agency_form.html", agency=agency, values=values, error=error, field_errors=_field_errors(error),
+        return self.render("admin_zf/agency_form.html", agency=agency, values=values, error=error, field_errors=field_errors(error),
                            settings=SETTINGS, help=HELP, types=all_types(), units=units, max_pixels=MAX_SEAL_PIXELS,
                            when=_when, stamp=int(agency.updated_at.timestamp()) if agency and agency.updated_at else 0)
 
@@ -130,9 +131,3 @@ def _page(page: str, error: ZhifaError | None) -> Any:
     return page if error is None else (page, 422)
 
 
-def _field_errors(error: ZhifaError | None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in (error.details if error is not None and isinstance(error.details, list) else []):
-        if isinstance(item, dict) and item.get("field"):
-            out.setdefault(str(item["field"]), str(item.get("message", "")))
-    return out

@@ -17,6 +17,7 @@ from engine.errors import NotFound, ZhifaError
 from engine.models import Role, User, db, user_role
 
 from .admin_access import AdminOnly
+from .i18n import field_errors
 
 FIELDS = ("holder", "prefix", "first", "last", "note")
 
@@ -38,7 +39,7 @@ class FormNumbersView(AdminOnly, BaseView):
                       f"{block.holder.display_name or block.holder.username}。", "success")
                 return redirect(self.get_url(".index"))
         page = self.render("admin_zf/form_numbers.html", rows=ranges(), holders=_handlers(), values=values, error=error,
-                           field_errors=_field_errors(error), when=_when)
+                           field_errors=field_errors(error), when=_when)
         return page if error is None else (page, 422)  # type: ignore[return-value]
 
     @expose("/<int:range_id>", methods=["GET"])
@@ -79,9 +80,3 @@ def _handlers() -> list[User]:
         .where(Role.name == "handler", User.active.is_(True)).order_by(User.unit_id, User.username)))
 
 
-def _field_errors(error: ZhifaError | None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in (error.details if error is not None and isinstance(error.details, list) else []):
-        if isinstance(item, dict) and item.get("field"):
-            out.setdefault(str(item["field"]), str(item.get("message", "")))
-    return out

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from engine.definitions.procedures import library, procedures
+from engine.errors import ZhifaError
 
 from .security import safe_redirect
 
@@ -120,6 +121,18 @@ def actor_name(actor: object) -> str:
     """Who did something, as a page names them: a person's name stays, ``system`` becomes 系统."""
     text = "" if actor is None else str(actor)
     return str(MACHINE_ACTORS.get(text, text))
+
+
+def field_errors(error: ZhifaError | None) -> dict[str, str]:
+    """field → the engine's message for it, in the page's language (the first one per field): a
+    detail's ``message_en`` on the English pages when it has one, else its ``message``."""
+    english = current_locale() == "en"
+    out: dict[str, str] = {}
+    for item in error.details if error is not None and isinstance(error.details, list) else []:
+        if isinstance(item, dict) and item.get("field"):
+            text = item.get("message_en") if english and item.get("message_en") else item.get("message", "")
+            out.setdefault(str(item["field"]), str(text))
+    return out
 
 
 def localized(message: object) -> str:

@@ -23,7 +23,7 @@ from engine.errors import ZhifaError
 from engine.models import TimeLimit, db
 from engine.policy.permissions import allowed
 
-from .i18n import current_locale, localized
+from .i18n import field_errors, localized
 
 bp = Blueprint("time_limit_keys", __name__, url_prefix="/time-limits")
 FIELDS = ("key", "name", "legal_basis", "description", "amount", "unit", "min", "max", "warn_before", "reason")
@@ -48,7 +48,7 @@ def new() -> str | Response:
             flash(_("已新建时限“%(name)s”（%(key)s）：流程的“时限”属性现在可以选用它。", name=limit.name, key=limit.key), "success")
             return redirect(url_for(".new"))
     limits = list(db.session.scalars(select(TimeLimit).order_by(TimeLimit.key)))
-    return render_template("time_limits/new.html", values=values, error=error, field_errors=_field_errors(error),
+    return render_template("time_limits/new.html", values=values, error=error, field_errors=field_errors(error),
                            units=UNITS, limits=limits, may_edit=allowed(g.user, "time_limits.edit"),
                            shipped={item["key"] for item in load_seed_time_limits()})
 
@@ -68,12 +68,3 @@ def delete(key: str) -> Response:
     return redirect(url_for(".new"))
 
 
-def _field_errors(error: ZhifaError | None) -> dict[str, str]:
-    """field → the engine's message for it, in the page's language (the first one per field)."""
-    english = current_locale() == "en"
-    out: dict[str, str] = {}
-    for item in error.details if error is not None and isinstance(error.details, list) else []:
-        if isinstance(item, dict) and item.get("field"):
-            text = item.get("message_en") if english and item.get("message_en") else item.get("message", "")
-            out.setdefault(str(item["field"]), str(text))
-    return out
